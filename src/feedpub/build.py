@@ -1,0 +1,208 @@
+"""One build: gather every source, normalize, store, render, publish.
+
+This is the pipeline end to end, used by `feedpub build` and by each tick of
+the scheduler. Errors are values here: a file that cannot be used becomes a
+recorded problem (path and reason) and the build goes on; only a bad
+configuration or an unusable store stops it.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from dateutil import tz
+
+from . import publish
+from .config import Settings
+from .model import Problem
+from .normalize import normalize
+from .normalize.categories import key_of
+from .render import feeds as render_feeds
+from .render import pages
+from .render.layout import Channel, absolute, channels
+from .sources.folder import FolderSource, SourceError
+from .store import Store, id_authority
+
+log = logging.getLogger("feedpub")
+
+
+@dataclass
+class Summary:
+    sources: int = 0
+    articles: Counter = field(default_factory=Counter)    # new / updated / unchanged
+    files_read: int = 0
+    files_skipped: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    changed_categories: set[str] = field(default_factory=set)
+    written: int = 0
+    unchanged: int = 0
+
+    @property
+    def errors(self) -> int:
+        return sum(p.severity == "error" for p in self.problems)
+
+    @property
+    def warnings(self) -> int:
+        return sum(p.severity == "warning" for p in self.problems)
+
+    def line(self) -> str:
+        a = self.articles
+        return (f"{self.sources} source(s); articles: {a['new']} new, {a['updated']} updated, "
+                f"{a['unchanged']} unchanged ({self.files_read} file(s) read, {self.files_skipped} unchanged "
+                f"skipped); problems: {self.errors} error(s), {self.warnings} warning(s); "
+                f"files: {self.written} written, {self.unchanged} unchanged")
+
+
+def open_store(settings: Settings) -> Store:
+    return Store(settings.store.url, id_authority=id_authority(settings.site.feeds_url))
+
+
+def build(settings: Settings, *, now: datetime | None = None, full: bool = False,
+          store: Store | None = None) -> Summary:
+    """Gather every source, then regenerate the output folder."""
+    now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    own_store = store is None
+    store = store or open_store(settings)
+    try:
+        summary = Summary()
+        for source in settings.sources:
+            gather(settings, store, source, now=now, full=full, summary=summary)
+        summary.written, summary.unchanged = publish_site(settings, store)
+        return summary
+    finally:
+        if own_store:
+            store.close()
+
+
+def gather(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
+           summary: Summary) -> None:
+    """Read what is new or changed in one source into the store."""
+    source = FolderSource(source_settings)
+    summary.sources += 1
+    files = source.scan()
+    known = {} if full else store.seen_files(source_settings.name)
+    with store.transaction() as tx:
+        for state in files:
+            if known.get(state.location) == (state.size, state.mtime_ns):
+                summary.files_skipped += 1
+                continue
+            summary.files_read += 1
+            where = str(source.root / state.location)
+            savepoint = tx.conn.begin_nested()
+            try:
+                tx.clear_problems(source_settings.name, state.location)
+                usable, file_problems = True, []
+                try:
+                    raws = source.read(state)
+                except SourceError as exc:
+                    raws, usable = [], False
+                    file_problems.append(Problem(source_settings.name, state.location, str(exc)))
+                for raw in raws:
+                    article, probs = normalize(raw, now=now, summary_length=settings.output.summary_length)
+                    file_problems.extend(probs)
+                    if article is None:
+                        usable = False
+                        continue
+                    saved = tx.save(article, now)
+                    summary.articles[saved.outcome] += 1
+                    summary.changed_categories |= saved.category_keys
+                for p in file_problems:
+                    tx.record_problem(p, now)
+                    _report(p, where)
+                summary.problems.extend(file_problems)
+                if usable:
+                    tx.mark_seen(source_settings.name, state.location, state.size, state.mtime_ns)
+                else:
+                    tx.forget_seen(source_settings.name, state.location)
+                savepoint.commit()
+            except Exception as exc:  # a bug must cost one file, not the run
+                savepoint.rollback()
+                p = Problem(source_settings.name, state.location,
+                            f"internal error: {exc.__class__.__name__}: {exc}")
+                log.debug("%s", traceback.format_exc())
+                _report(p, where)
+                summary.problems.append(p)
+
+
+def _report(p: Problem, where: str) -> None:
+    (log.warning if p.severity == "warning" else log.error)("%s: %s", where, p.reason)
+
+
+def publish_site(settings: Settings, store: Store) -> tuple[int, int]:
+    """Render every feed and page from the store; write what differs."""
+    zone = tz.gettz(settings.site.timezone)
+    out = settings.output.dir
+    out.mkdir(parents=True, exist_ok=True)
+    overrides = {key_of(k): v for k, v in settings.categories.items()}
+    chans = channels(store.categories(), store.spellings(), overrides)
+    by_pk = {c.category_pk: c for c in chans}
+    counts = store.counts()
+
+    def url_of(rel: str) -> str:
+        return absolute(settings, rel)
+
+    def chain(ch: Channel) -> list[Channel]:
+        """The channel and its ancestors, root first."""
+        by_folder = {c.folder: c for c in chans if c.category_pk is not None}
+        result = [ch]
+        while result[0].parent_folder:
+            result.insert(0, by_folder[result[0].parent_folder])
+        return result
+
+    def entries_for(ch: Channel) -> list[render_feeds.Entry]:
+        rows = store.newest(ch.category_pk, settings.output.max_items)
+        return [render_feeds.Entry(item, item.url or url_of(item.page_path),
+                                   tuple(by_pk[c].path_label for c in cats if c in by_pk))
+                for item, cats in rows]
+
+    written = unchanged = 0
+
+    def put(rel: str, data: bytes) -> None:
+        nonlocal written, unchanged
+        if publish.write_if_changed(out, rel, data):
+            written += 1
+        else:
+            unchanged += 1
+
+    if store.article_count() == 0:
+        chans = chans[:1]
+    all_entries: list[render_feeds.Entry] = []
+    for ch in chans:
+        entries = entries_for(ch)
+        if ch.category_pk is None:
+            all_entries = entries
+            title, home = settings.site.title, settings.site.link
+            description = settings.site.description or settings.site.title
+        else:
+            title = f"{settings.site.title}: {ch.display}"
+            home = url_of(ch.page)
+            description = f"{ch.display} · {settings.site.title}"
+        info = render_feeds.FeedInfo(
+            title=title, description=description, home=home, rss_url=url_of(ch.file("rss")),
+            atom_url=url_of(ch.file("atom")), language=settings.site.language,
+            author=settings.site.author or settings.site.title)
+        if entries or ch.category_pk is None:
+            put(ch.file("rss"), render_feeds.rss(info, entries, zone))
+            put(ch.file("atom"), render_feeds.atom(info, entries, zone))
+        if ch.category_pk is not None:
+            kids = [c for c in chans if c.parent_folder == ch.folder and c.category_pk is not None]
+            put(ch.page, pages.category_page(
+                ch, chain(ch), kids, [(e.item, e.link) for e in entries], site_title=settings.site.title,
+                lang=settings.site.language, zone=zone, url_of=url_of))
+
+    listed = [(c, counts.get(c.category_pk, 0)) for c in chans[1:]]
+    put("index.html", pages.index_page(
+        chans[0], listed, [(e.item, e.link) for e in all_entries], site_title=settings.site.title,
+        description=settings.site.description, lang=settings.site.language, zone=zone, url_of=url_of))
+    put("feeds.opml", pages.opml(chans, site_title=settings.site.title, url_of=url_of))
+
+    for item, cats in store.pages():
+        first = by_pk.get(cats[0]) if cats else None
+        put(item.page_path, pages.article_page(
+            item, chain(first) if first else [], site_title=settings.site.title,
+            lang=settings.site.language, zone=zone, url_of=url_of))
+    return written, unchanged

@@ -1,0 +1,241 @@
+"""TOML -> typed, validated settings: the one place that knows the defaults.
+
+A wrong configuration is the only thing that stops feedpub, so every message
+names the file and the key, and unknown keys are refused rather than ignored
+(a typo in `max_itmes` must not silently publish 50 items).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from dateutil import tz
+
+DEFAULT_CONFIG = Path("config/feedpub.toml")
+SOURCE_TYPES = ("folder",)
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Site:
+    title: str
+    link: str
+    feeds_url: str
+    language: str = "en"
+    timezone: str = "UTC"
+    description: str = ""
+    author: str = ""
+
+
+@dataclass(frozen=True)
+class Output:
+    dir: Path
+    max_items: int = 50
+    summary_length: int = 200
+
+
+@dataclass(frozen=True)
+class Store:
+    url: str
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    type: str
+    path: Path
+    timezone: str
+    category: str | None = None
+    link_template: str | None = None
+    extensions: tuple[str, ...] = (".txt", ".md", ".markdown", ".json", ".html", ".htm")
+
+
+@dataclass(frozen=True)
+class CategoryOverride:
+    slug: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    site: Site
+    output: Output
+    store: Store
+    sources: tuple[Source, ...]
+    categories: dict[str, CategoryOverride] = field(default_factory=dict)
+
+
+class _Reader:
+    """Walks the TOML tables, collecting typed values with precise errors."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {key}: {message}")
+
+    def table(self, data: dict, key: str, allowed: set[str], required: bool = False) -> dict:
+        value = data.get(key)
+        if value is None:
+            if required:
+                raise self.fail(key, "missing table")
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table")
+        self.known(value, key, allowed)
+        return value
+
+    def known(self, table: dict, where: str, allowed: set[str]) -> None:
+        for k in table:
+            if k not in allowed:
+                hint = f" (known keys: {', '.join(sorted(allowed))})"
+                raise self.fail(f"{where}.{k}", "unknown key" + hint)
+
+    def str(self, table: dict, where: str, key: str, default: Any = ..., nonempty: bool = True) -> Any:
+        if key not in table:
+            if default is ...:
+                raise self.fail(f"{where}.{key}", "missing")
+            return default
+        value = table[key]
+        if not isinstance(value, str) or (nonempty and not value.strip()):
+            raise self.fail(f"{where}.{key}", f"must be a non-empty string, not {value!r}")
+        return value
+
+    def int(self, table: dict, where: str, key: str, default: int, low: int, high: int) -> int:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(f"{where}.{key}", f"must be a whole number from {low} to {high}, not {value!r}")
+        return value
+
+    def zone(self, table: dict, where: str, key: str, default: str) -> str:
+        name = self.str(table, where, key, default)
+        if tz.gettz(name) is None or "/" not in name and name not in ("UTC", "GMT"):
+            raise self.fail(f"{where}.{key}", f"unknown time zone {name!r} (use an IANA name such as 'Asia/Shanghai')")
+        return name
+
+    def url(self, table: dict, where: str, key: str) -> str:
+        value = self.str(table, where, key)
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise self.fail(f"{where}.{key}", f"must be an absolute http(s) URL, not {value!r}")
+        return value if value.endswith("/") or key != "feeds_url" else value + "/"
+
+    def local_path(self, raw: str) -> Path:
+        p = Path(raw).expanduser()
+        return p if p.is_absolute() else (self.path.parent / p)
+
+
+def load(path: str | Path | None = None) -> Settings:
+    """Read and validate a configuration file."""
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse(data, path.resolve())
+
+
+def parse(data: dict, path: Path) -> Settings:
+    r = _Reader(path)
+    r.known(data, "(top level)", {"site", "output", "store", "sources", "categories"})
+
+    s = r.table(data, "site", {"title", "link", "feeds_url", "language", "timezone", "description", "author"},
+                required=True)
+    site = Site(
+        title=r.str(s, "site", "title"),
+        link=r.url(s, "site", "link"),
+        feeds_url=r.url(s, "site", "feeds_url"),
+        language=r.str(s, "site", "language", "en"),
+        timezone=r.zone(s, "site", "timezone", "UTC"),
+        description=r.str(s, "site", "description", "", nonempty=False),
+        author=r.str(s, "site", "author", "", nonempty=False),
+    )
+
+    o = r.table(data, "output", {"dir", "max_items", "summary_length"})
+    output = Output(
+        dir=r.local_path(r.str(o, "output", "dir", "feeds")).resolve(),
+        max_items=r.int(o, "output", "max_items", 50, 1, 10_000),
+        summary_length=r.int(o, "output", "summary_length", 200, 20, 10_000),
+    )
+
+    st = r.table(data, "store", {"url"})
+    store = Store(url=_store_url(r, r.str(st, "store", "url", "sqlite:///state/feedpub.db")))
+
+    raw_sources = data.get("sources", [])
+    if not isinstance(raw_sources, list) or not all(isinstance(x, dict) for x in raw_sources):
+        raise r.fail("sources", "must be an array of tables ([[sources]])")
+    sources: list[Source] = []
+    for n, src in enumerate(raw_sources):
+        where = f"sources[{n}]"
+        name = r.str(src, where, "name")
+        where = f"sources[{n}] ({name})"
+        kind = r.str(src, where, "type")
+        if kind not in SOURCE_TYPES:
+            raise r.fail(f"{where}.type", f"unknown source type {kind!r} (known: {', '.join(SOURCE_TYPES)})")
+        r.known(src, where, {"name", "type", "path", "timezone", "category", "link_template", "extensions"})
+        folder = r.local_path(r.str(src, where, "path")).resolve()
+        if not folder.is_dir():
+            raise r.fail(f"{where}.path", f"no such folder: {folder}")
+        exts = src.get("extensions", list(Source.extensions))
+        if not isinstance(exts, list) or not all(isinstance(e, str) and e.startswith(".") for e in exts):
+            raise r.fail(f"{where}.extensions", "must be a list of file endings such as \".txt\"")
+        template = r.str(src, where, "link_template", None)
+        if template is not None and "{" not in template:
+            raise r.fail(f"{where}.link_template", "must contain a placeholder such as {stem}")
+        sources.append(Source(
+            name=name, type=kind, path=folder,
+            timezone=r.zone(src, where, "timezone", site.timezone),
+            category=r.str(src, where, "category", None),
+            link_template=template,
+            extensions=tuple(e.lower() for e in exts),
+        ))
+    names = [x.name for x in sources]
+    for name in names:
+        if names.count(name) > 1:
+            raise r.fail("sources", f"two sources are named {name!r}; names must be unique")
+
+    cats_raw = data.get("categories", {})
+    if not isinstance(cats_raw, dict):
+        raise r.fail("categories", "must be a table of tables ([categories.\"a/b\"])")
+    categories = {}
+    for key, val in cats_raw.items():
+        where = f"categories.{key!r}"
+        if not isinstance(val, dict):
+            raise r.fail(where, "must be a table with slug and/or title")
+        r.known(val, where, {"slug", "title"})
+        slug = r.str(val, where, "slug", None)
+        if slug is not None and not _valid_slug_path(slug):
+            raise r.fail(f"{where}.slug", f"{slug!r} must be lowercase ASCII words joined by '-' and '/'")
+        categories[key] = CategoryOverride(slug=slug, title=r.str(val, where, "title", None))
+
+    return Settings(path=path, site=site, output=output, store=store, sources=tuple(sources),
+                    categories=categories)
+
+
+def _valid_slug_path(slug: str) -> bool:
+    return all(re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", part) for part in slug.split("/"))
+
+
+def _store_url(r: _Reader, url: str) -> str:
+    """Make a relative SQLite path relative to the config file, not the cwd."""
+    if "://" not in url:
+        raise r.fail("store.url", f"must be a SQLAlchemy URL such as 'sqlite:///state/feedpub.db', not {url!r}")
+    prefix = "sqlite:///"
+    if url.startswith(prefix):
+        rest = url[len(prefix):]
+        if rest and rest != ":memory:" and not rest.startswith("/"):
+            return prefix + str(r.local_path(rest).resolve())
+    return url

@@ -1,0 +1,118 @@
+"""RawArticle -> Article: clean, zoned, categorized and keyed.
+
+Every rule about what an article *means* lives below this package, so every
+source gets the same answers. Bad values cost the value, not the article: an
+unreadable date makes the article undated (it then keeps the time it was first
+seen), a hostile category level is dropped; both come back as warnings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+from ..model import Article, CategoryPath, Problem, RawArticle
+from . import categories, text, timestamps
+
+FUTURE_SLACK = timedelta(days=1)
+MAX_TITLE = 500
+
+
+def normalize(raw: RawArticle, *, now: datetime, summary_length: int = 200) -> tuple[Article | None, list[Problem]]:
+    """Normalize one article; return it (or None) and what went wrong."""
+    warnings: list[str] = list(raw.notes)
+    title = text.clean_line(raw.title)
+    if not title:
+        return None, [Problem(raw.source, raw.location, "no title: not an article")]
+    if len(title) > MAX_TITLE:
+        warnings.append(f"title of {len(title)} characters cut to {MAX_TITLE}")
+        title = title[:MAX_TITLE - 1].rstrip() + "…"
+
+    zone = timestamps.zone(raw.timezone or "UTC")
+    published = _instant(raw.date, "date", zone, raw.gathered_at, now, warnings)
+    updated = _instant(raw.updated, "updated", zone, raw.gathered_at, now, warnings)
+    if published and updated and updated < published:
+        updated = None
+
+    paths = _categories(raw, title, warnings)
+
+    body = text.body_html(raw.body, raw.body_format)
+    body_text = text.html_to_text(body)
+    if raw.summary:
+        summary = text.summarize(text.html_to_text(text.sanitize_html(raw.summary)), summary_length)
+    else:
+        summary = text.summarize(body_text, summary_length)
+
+    url = None
+    if raw.link:
+        link = text.clean_line(raw.link)
+        parts = urlsplit(link)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            url = link
+        else:
+            warnings.append(f"link {link!r} is not an absolute http(s) URL; ignored")
+
+    given_id = text.clean_line(raw.id) or None
+    author = text.clean_line(raw.author) or None
+    source_name = text.clean_line(raw.source_name) or None
+    if given_id:
+        key = "id:" + given_id
+    elif url:
+        key = "url:" + url
+    else:
+        # Same title and same instant: the same story, however it was saved.
+        when = published.isoformat() if published else "undated:" + _digest(text.fold(body_text)[:4000])
+        key = "text:" + _digest(text.fold(title) + "\x1f" + when)
+
+    content_hash = _digest("\x1f".join([
+        text.fold(title), text.fold(body_text), text.fold(summary), author or "", source_name or "",
+        "|".join(p.key for p in paths), url or "",
+        published.isoformat() if published else "", updated.isoformat() if updated else "",
+    ]))
+    article = Article(
+        source=raw.source, location=raw.location, key=key, title=title, body_html=body, summary=summary,
+        published=published, updated=updated, gathered_at=raw.gathered_at.astimezone(timezone.utc), date_raw=raw.date, categories=tuple(paths),
+        content_hash=content_hash, url=url, author=author, source_name=source_name, given_id=given_id,
+        warnings=tuple(warnings),
+    )
+    problems = [Problem(raw.source, raw.location, w, "warning") for w in warnings]
+    return article, problems
+
+
+def _instant(value: str | None, what: str, zone, gathered: datetime, now: datetime,
+             warnings: list[str]) -> datetime | None:
+    if not value or not value.strip():
+        return None
+    try:
+        when = timestamps.parse(value, zone=zone, gathered_at=gathered)
+    except timestamps.TimestampError as exc:
+        warnings.append(f"{what}: {exc}; treated as undated")
+        return None
+    if when > now + FUTURE_SLACK:
+        warnings.append(f"{what} {value!r} is in the future ({when:%Y-%m-%dT%H:%M:%SZ}); treated as undated")
+        return None
+    return when
+
+
+def _categories(raw: RawArticle, title: str, warnings: list[str]) -> list[CategoryPath]:
+    if raw.categories:
+        level_lists = [categories.levels_from_path(c) for c in raw.categories]
+    elif raw.breadcrumb:
+        level_lists = [categories.levels_from_breadcrumb(raw.breadcrumb, title)]
+    else:
+        level_lists = []
+    if not any(level_lists) and raw.default_category:
+        level_lists = [categories.levels_from_path(raw.default_category)]
+    paths, seen = [], set()
+    for levels in level_lists:
+        path, notes = categories.make_path(levels)
+        warnings.extend(notes)
+        if path is not None and path.key not in seen:
+            seen.add(path.key)
+            paths.append(path)
+    return paths
+
+
+def _digest(s: str) -> str:
+    return hashlib.sha256(s.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -1,0 +1,206 @@
+"""Timestamps as newsrooms write them -> aware UTC datetimes, to the second.
+
+The one table of date formats. Order matters: the Chinese, numeric and
+relative forms are matched by our own patterns first, because dateutil alone
+misreads them (with fuzzy=True `3小时前` becomes the 3rd of this month). What
+the table does not know goes to dateutil, never fuzzily. A time without a zone
+is in the source's zone, resolved DST-correctly by dateutil.tz; a date without
+a time is 00:00 there. Relative forms are relative to when the article was
+gathered (file mtime, HTTP Date), never to the clock.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import unicodedata
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Callable
+
+from dateutil import parser as du_parser
+from dateutil import tz
+from dateutil.relativedelta import relativedelta
+
+MIN_YEAR, MAX_YEAR = 1970, 2200
+
+
+class TimestampError(ValueError):
+    """The string is not a date we can trust; the message says why."""
+
+
+_UNITS = {
+    "秒": "seconds", "秒鐘": "seconds", "秒钟": "seconds", "second": "seconds", "sec": "seconds",
+    "分": "minutes", "分鐘": "minutes", "分钟": "minutes", "minute": "minutes", "min": "minutes",
+    "小時": "hours", "小时": "hours", "個小時": "hours", "个小时": "hours", "個鐘頭": "hours", "个钟头": "hours",
+    "hour": "hours", "hr": "hours",
+    "天": "days", "日": "days", "day": "days",
+    "周": "weeks", "週": "weeks", "星期": "weeks", "個星期": "weeks", "个星期": "weeks", "week": "weeks",
+    "個月": "months", "个月": "months", "月": "months", "month": "months",
+    "年": "years", "year": "years",
+}
+_DAY_WORDS = {"今天": 0, "今日": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1, "前天": 2}
+_NOW_WORDS = {"剛剛", "刚刚", "剛才", "刚才", "just now", "now", "現在", "现在"}
+
+_LABEL = re.compile(r"^(?:(?:發佈|发布|發表|发表|更新|出版)?(?:時間|时间|日期)|published|updated|date|posted)\s*[:：]\s*",
+                    re.I)
+_WEEKDAY = re.compile(r"[(（]?(?:星期|週|周|礼拜|禮拜)[一二三四五六日天][)）]?")
+_TIME = r"(?:\s*T?\s*(上午|下午|晚上|中午|早上|凌晨)?\s*(\d{1,2})\s*[:時时点點]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})(?:\.\d+)?\s*秒?)?\s*分?)?"
+_ZONE = r"\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?"
+_FULL = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?" + _TIME + _ZONE + r"$", re.I)
+_NO_YEAR = re.compile(r"^(\d{1,2})\s*[-/月]\s*(\d{1,2})\s*日?" + _TIME + r"$")
+_TIME_ONLY = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_RELATIVE = re.compile(r"^(\d+)\s*(" + "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True))
+                       + r")s?\s*(?:前|以前|ago)$", re.I)
+_DAY_WORD = re.compile(r"^(" + "|".join(_DAY_WORDS) + r")\s*(?:(\d{1,2})\s*[:：]\s*(\d{2})(?:\s*[:：]\s*(\d{2}))?)?$",
+                       re.I)
+_EPOCH = re.compile(r"^\d{9,10}(?:\.\d+)?$|^\d{12,13}$")
+_RFC822 = re.compile(r"^(?:[A-Za-z]{3},?\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}")
+_HAS_YEAR = re.compile(r"\b\d{4}\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.I)
+
+
+def zone(name: str) -> tzinfo:
+    """A tzinfo for an IANA name (validated in config)."""
+    z = tz.gettz(name)
+    if z is None:
+        raise TimestampError(f"unknown time zone {name!r}")
+    return z
+
+
+def localize(naive: datetime, z: tzinfo) -> datetime:
+    """Attach a zone DST-correctly: a time in the spring gap moves forward,
+    an ambiguous autumn time is its first occurrence."""
+    aware = naive.replace(tzinfo=z, fold=0)
+    if not tz.datetime_exists(aware):
+        aware = tz.resolve_imaginary(aware)
+    return aware
+
+
+def parse(raw: str, *, zone: tzinfo, gathered_at: datetime) -> datetime:
+    """Parse one timestamp as written into an aware UTC datetime (whole seconds).
+
+    Raises TimestampError for text that is not a date, an impossible date
+    (2020/13/45) or one outside the years a news article can have.
+    """
+    if gathered_at.tzinfo is None:
+        raise ValueError("gathered_at must be aware")
+    s = unicodedata.normalize("NFKC", raw).strip()
+    s = _LABEL.sub("", s)
+    s = " ".join(_WEEKDAY.sub(" ", s).split())
+    if not s:
+        raise TimestampError("empty date")
+    for pattern, handler in _TABLE:
+        m = pattern.match(s)
+        if m:
+            try:
+                result = handler(m, zone, gathered_at)
+            except (ValueError, OverflowError) as exc:
+                raise TimestampError(f"impossible date {raw!r}: {exc}") from None
+            break
+    else:
+        result = _fallback(s, raw, zone, gathered_at)
+    if not MIN_YEAR <= result.year <= MAX_YEAR:
+        raise TimestampError(f"absurd date {raw!r} (year {result.year})")
+    return result.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def _hour(ampm: str | None, hour: int) -> int:
+    if ampm in ("下午", "晚上") and hour < 12:
+        return hour + 12
+    if ampm == "凌晨" and hour == 12:
+        return 0
+    return hour
+
+
+def _with_zone(naive: datetime, zone_text: str | None, z: tzinfo) -> datetime:
+    if not zone_text:
+        return localize(naive, z)
+    if zone_text.upper() in ("Z", "UTC", "GMT"):
+        return naive.replace(tzinfo=timezone.utc)
+    sign = 1 if zone_text[0] == "+" else -1
+    digits = zone_text[1:].replace(":", "")
+    return naive.replace(tzinfo=timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))))
+
+
+def _full(m: re.Match, z: tzinfo, gathered: datetime) -> datetime:
+    y, mo, d, ampm, hh, mi, ss, zone_text = m.groups()
+    naive = datetime(int(y), int(mo), int(d), _hour(ampm, int(hh or 0)), int(mi or 0), int(ss or 0))
+    return _with_zone(naive, zone_text, z)
+
+
+def _no_year(m: re.Match, z: tzinfo, gathered: datetime) -> datetime:
+    """`06-01`: the latest such date that is not in the future of the gathering."""
+    mo, d, ampm, hh, mi, ss = m.groups()
+    local = gathered.astimezone(z)
+    for year in range(local.year, local.year - 8, -1):
+        try:
+            naive = datetime(year, int(mo), int(d), _hour(ampm, int(hh or 0)), int(mi or 0), int(ss or 0))
+        except ValueError:
+            continue  # 02-29 in a year without it
+        cand = localize(naive, z)
+        if (cand <= gathered) if hh else (cand.date() <= local.date()):
+            return cand
+    raise ValueError(f"no year makes {mo}-{d} a real date")
+
+
+def _time_only(m: re.Match, z: tzinfo, gathered: datetime) -> datetime:
+    hh, mi, ss = m.groups()
+    local = gathered.astimezone(z)
+    cand = localize(datetime(local.year, local.month, local.day, int(hh), int(mi), int(ss or 0)), z)
+    return cand if cand <= gathered else localize(cand.replace(tzinfo=None) - timedelta(days=1), z)
+
+
+def _relative(m: re.Match, z: tzinfo, gathered: datetime) -> datetime:
+    n, unit = int(m.group(1)), _UNITS[m.group(2).lower().rstrip("s") if m.group(2).isascii() else m.group(2)]
+    return gathered - relativedelta(**{unit: n})
+
+
+def _day_word(m: re.Match, z: tzinfo, gathered: datetime) -> datetime:
+    word, hh, mi, ss = m.groups()
+    day = gathered.astimezone(z).date() - timedelta(days=_DAY_WORDS[word.lower()])
+    return localize(datetime(day.year, day.month, day.day, int(hh or 0), int(mi or 0), int(ss or 0)), z)
+
+
+def _now(m: re.Match, z: tzinfo, gathered: datetime) -> datetime:
+    return gathered
+
+
+def _epoch(m: re.Match, z: tzinfo, gathered: datetime) -> datetime:
+    value = float(m.group(0))
+    return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, timezone.utc)
+
+
+def _iso(m: re.Match, z: tzinfo, gathered: datetime) -> datetime:
+    value = datetime.fromisoformat(m.group(0))
+    return value if value.tzinfo else localize(value, z)
+
+
+def _rfc822(m: re.Match, z: tzinfo, gathered: datetime) -> datetime:
+    value = email.utils.parsedate_to_datetime(m.string)
+    if value is None:
+        raise ValueError("not an RFC 822 date")
+    # "-0000" means "zone unknown" in RFC 5322: the source's zone is the better guess.
+    return value if value.tzinfo else localize(value, z)
+
+
+_TABLE: list[tuple[re.Pattern, Callable[[re.Match, tzinfo, datetime], datetime]]] = [
+    (re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$", re.I), _iso),
+    (_FULL, _full),
+    (_RELATIVE, _relative),
+    (re.compile("^(?:" + "|".join(_NOW_WORDS) + ")$", re.I), _now),
+    (_DAY_WORD, _day_word),
+    (_EPOCH, _epoch),
+    (_NO_YEAR, _no_year),
+    (_TIME_ONLY, _time_only),
+    (_RFC822, _rfc822),
+]
+
+
+def _fallback(s: str, raw: str, z: tzinfo, gathered: datetime) -> datetime:
+    """dateutil for the rest, strictly: it must see a year or a month name."""
+    if not _HAS_YEAR.search(s):
+        raise TimestampError(f"not a date: {raw!r}")
+    try:
+        value = du_parser.parse(s, default=datetime(gathered.year, 1, 1))
+    except (du_parser.ParserError, ValueError, OverflowError):
+        raise TimestampError(f"not a date: {raw!r}") from None
+    return value if value.tzinfo else localize(value, z)

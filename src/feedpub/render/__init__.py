@@ -1,0 +1,1 @@
+"""Render: stored items -> feed and page bytes. Pure: no clock, no files."""

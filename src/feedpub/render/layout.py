@@ -1,0 +1,93 @@
+"""Where each category's feeds live, and what they are called.
+
+Pure: categories as stored + configuration -> `Channel`s with slug paths, display
+names and absolute URLs. Pelican's layout: one folder per category, nested as
+the categories are (`wu-liu-zi-xun/hang-ye-xin-wen/rss.xml`), the all-articles
+feeds at the top.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from ..config import CategoryOverride, Settings
+from ..store import CategoryRow
+
+FORMATS = {"rss": "rss.xml", "atom": "atom.xml"}
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One feed family: a category (or all articles) and its files."""
+
+    category_pk: int | None          # None: every article
+    key: str                         # folded category key, "" for all
+    names: tuple[str, ...]           # display levels, () for all
+    folder: str                      # relative to the output dir, "" for all
+    parent_folder: str | None
+
+    @property
+    def display(self) -> str:
+        return " › ".join(self.names)
+
+    @property
+    def path_label(self) -> str:
+        return "/".join(self.names)
+
+    def file(self, fmt: str) -> str:
+        return f"{self.folder}/{FORMATS[fmt]}" if self.folder else FORMATS[fmt]
+
+    @property
+    def page(self) -> str:
+        return f"{self.folder}/index.html" if self.folder else "index.html"
+
+
+def absolute(settings: Settings, rel: str) -> str:
+    return settings.site.feeds_url + quote(rel)
+
+
+def channels(rows: list[CategoryRow], spellings: dict[int, list[tuple[str, int]]],
+             overrides: dict[str, CategoryOverride]) -> list[Channel]:
+    """Every category's channel (parents before children) after the all-channel.
+
+    `overrides` are the configured [categories] by folded key."""
+    by_pk = {r.pk: r for r in rows}
+    names: dict[int, str] = {}
+    folders: dict[int, str] = {}
+    for r in sorted(rows, key=lambda r: (r.depth, r.key)):
+        ov = overrides.get(r.key)
+        names[r.pk] = (ov.title if ov and ov.title else None) or _most_used(spellings.get(r.pk), r.name)
+        if ov and ov.slug:
+            folders[r.pk] = ov.slug
+        else:
+            parent = folders.get(r.parent_pk) if r.parent_pk else None
+            folders[r.pk] = f"{parent}/{r.slug}" if parent else r.slug
+    # A configured slug may equal one minted for another category: the
+    # configured one wins, the minted one moves aside deterministically.
+    used: dict[str, int] = {}
+    for r in sorted(rows, key=lambda r: (not (overrides.get(r.key) and overrides[r.key].slug), r.depth, r.key)):
+        folder = folders[r.pk]
+        n = 2
+        while folder in used or folder in ("articles",):
+            folder = f"{folders[r.pk]}-{n}"
+            n += 1
+        used[folder] = r.pk
+        folders[r.pk] = folder
+    out = [Channel(None, "", (), "", None)]
+    for r in sorted(rows, key=lambda r: (r.depth, r.key)):
+        chain = []
+        p = r
+        while p is not None:
+            chain.append(names[p.pk])
+            p = by_pk.get(p.parent_pk) if p.parent_pk else None
+        out.append(Channel(r.pk, r.key, tuple(reversed(chain)), folders[r.pk],
+                           folders[r.parent_pk] if r.parent_pk else ""))
+    return out
+
+
+def _most_used(spellings: list[tuple[str, int]] | None, fallback: str) -> str:
+    if not spellings:
+        return fallback
+    # Most articles win; ties go to the alphabetically first, never to chance.
+    return sorted(spellings, key=lambda sn: (-sn[1], sn[0]))[0][0]

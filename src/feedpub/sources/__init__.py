@@ -1,0 +1,1 @@
+"""Gather: the places articles come from. A source yields RawArticles, as written."""

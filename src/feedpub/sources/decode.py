@@ -1,0 +1,86 @@
+"""Bytes -> text for files and pages whose encoding nobody declared.
+
+Newsroom files come as UTF-8 (with or without BOM) or in a legacy Chinese
+encoding. Decoding GBK as UTF-8 (or Big5 as GBK) yields mojibake that looks
+like text, so the order matters: strict UTF-8 first, then a declared charset,
+then detection among the encodings that actually occur, and only then a
+lossy decode that costs the bad bytes, not the article.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+import charset_normalizer
+
+# GB2312 and GBK are subsets of GB18030: decoding with the superset never loses.
+_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
+              "big5": "big5hkscs", "cp950": "big5hkscs", "ascii": "utf-8", "us-ascii": "utf-8",
+              "iso-8859-1": "cp1252", "latin-1": "cp1252"}
+_CANDIDATES = ["utf_8", "gb18030", "big5hkscs", "big5", "cp1252"]
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{2,40})""", re.I)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    encoding: str
+    lost_bytes: int = 0      # bytes that could not be decoded and were dropped
+
+    @property
+    def note(self) -> str | None:
+        if self.lost_bytes:
+            return f"{self.lost_bytes} undecodable byte(s) dropped (read as {self.encoding})"
+        return None
+
+
+def canonical(name: str | None) -> str | None:
+    """The codec to decode a declared charset with, or None if Python has none."""
+    if not name:
+        return None
+    name = name.strip().lower()
+    name = _SUPERSETS.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def declared_charset(data: bytes) -> str | None:
+    """The charset an HTML document declares in its first bytes."""
+    m = _META_CHARSET.search(data[:4096])
+    return canonical(m.group(1).decode("ascii", "ignore")) if m else None
+
+
+def decode(data: bytes, declared: str | None = None) -> Decoded:
+    """Decode bytes: BOM, strict UTF-8, declared charset, detection, then lossy."""
+    if data.startswith(codecs.BOM_UTF8):
+        return _lossy(data[3:], "utf-8")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _lossy(data, "utf-16")
+    try:
+        return Decoded(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    declared = canonical(declared)
+    if declared and declared != "utf-8":
+        try:
+            return Decoded(data.decode(declared), declared)
+        except UnicodeDecodeError:
+            pass
+    # Mostly-UTF-8 with a few broken bytes: keep it UTF-8, lose the bytes.
+    utf8 = _lossy(data, "utf-8")
+    if utf8.lost_bytes * 200 <= len(data):
+        return utf8
+    best = charset_normalizer.from_bytes(data, cp_isolation=_CANDIDATES).best()
+    if best is not None:
+        return _lossy(data, canonical(best.encoding) or best.encoding)
+    return _lossy(data, declared or "gb18030")
+
+
+def _lossy(data: bytes, encoding: str) -> Decoded:
+    text = data.decode(encoding, errors="replace")
+    lost = text.count("\ufffd") - data.decode(encoding, errors="ignore").count("\ufffd")
+    return Decoded(text.replace("\ufffd", "") if lost else text, encoding, lost)

@@ -1,0 +1,101 @@
+"""Source type `folder`: article files below a directory, recursively.
+
+Scanning only stats files, so the caller can skip every file whose
+(path, size, mtime) it has already seen without opening it; `read` turns one
+file into RawArticles. A file that cannot be used raises `SourceError` with the
+reason: the caller records it and goes on with the next file.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..config import Source
+from ..model import RawArticle
+from . import decode
+from .formats import PARSERS, FormatError
+
+# Files still being written or left by editors: never read them.
+TEMP_PATTERNS = ("*.part", "*.partial", "*.tmp", "*.temp", "*.crdownload", "*.swp", "*~", ".~*", "~$*", ".#*")
+MAX_BYTES = 20 * 1024 * 1024
+
+
+class SourceError(Exception):
+    """One file or page could not be read; the message says why."""
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What a scan knows about a file without opening it."""
+
+    location: str          # POSIX path relative to the source folder
+    size: int
+    mtime_ns: int
+
+
+class FolderSource:
+    def __init__(self, settings: Source):
+        self.settings = settings
+        self.root = settings.path
+
+    def scan(self) -> list[FileState]:
+        """Every article file below the folder, in a stable order."""
+        found = []
+        exts = self.settings.extensions
+        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in filenames:
+                if name.startswith(".") or any(fnmatch.fnmatch(name, p) for p in TEMP_PATTERNS):
+                    continue
+                if os.path.splitext(name)[1].lower() not in exts:
+                    continue
+                path = os.path.join(dirpath, name)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue  # vanished between listing and stat
+                rel = Path(path).relative_to(self.root).as_posix()
+                found.append(FileState(rel, st.st_size, st.st_mtime_ns))
+        found.sort(key=lambda f: f.location)
+        return found
+
+    def read(self, state: FileState) -> list[RawArticle]:
+        """Read one file into its articles, or raise SourceError."""
+        path = self.root / state.location
+        if state.size > MAX_BYTES:
+            raise SourceError(f"file is {state.size:,} bytes, more than the {MAX_BYTES:,} an article may have")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise SourceError(f"cannot read: {exc.strerror or exc}") from None
+        ext = path.suffix.lower()
+        declared = decode.declared_charset(data) if ext in (".html", ".htm") else None
+        decoded = decode.decode(data, declared)
+        try:
+            records = PARSERS[ext](decoded.text)
+        except FormatError as exc:
+            raise SourceError(str(exc)) from None
+        except RecursionError:
+            raise SourceError("nested too deeply to read") from None
+        gathered = datetime.fromtimestamp(state.mtime_ns / 1e9, timezone.utc).replace(microsecond=0)
+        notes = (decoded.note,) if decoded.note else ()
+        stem = path.stem
+        articles = []
+        for n, fields in enumerate(records):
+            location = state.location if len(records) == 1 else f"{state.location}#{fields.get('id') or n}"
+            if not fields.get("link") and self.settings.link_template:
+                fields["link"] = self.settings.link_template.format(stem=stem, path=state.location, n=n)
+            articles.append(RawArticle(
+                source=self.settings.name,
+                location=location,
+                gathered_at=gathered,
+                timezone=self.settings.timezone,
+                default_category=self.settings.category,
+                notes=notes,
+                **fields,
+            ))
+        return articles

@@ -1,0 +1,239 @@
+"""Article file formats -> fields as written (no date parsing, no cleaning).
+
+Each parser takes decoded text and returns a list of field dicts with the
+names of `RawArticle`. They find structure (which line is the title, where the
+source line is) but leave every value as the file spells it: normalize decides
+what it means, so a better normalizer can re-read the same raw strings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import yaml
+from lxml import html as lxml_html
+
+from ..model import RawArticle
+
+
+class FormatError(ValueError):
+    """The file is not an article in the format its name promises."""
+
+
+# Pinyin a converter may have left after any character of a label: 當(dāng)前位置.
+_PY = r"(?:[(（][a-zA-Zü\u00e0-\u01dc]{1,7}[)）])?"
+
+
+def _label(*words: str) -> str:
+    return "|".join("".join(re.escape(c) + _PY for c in w) for w in words)
+
+
+_CRUMB = re.compile(r"^\s*(?:" + _label("當前位置", "当前位置", "您的位置", "你的位置", "您現在的位置",
+                                        "您现在的位置", "現在位置", "现在位置", "位置") + r")\s*[:：]\s*(.*)$")
+_SOURCE = re.compile(r"(?:^|\s)(?:" + _label("來源", "来源", "出處", "出处") + r"|Source)\s*[:：]\s*(.*)$", re.I)
+_AUTHOR = re.compile(r"^\s*(?:" + _label("作者", "記者", "记者") + r"|Author|By)\s*[:：]\s*(.*)$", re.I)
+_DATEISH = re.compile(
+    r"^\s*(?:(?:發佈|发布|發表|发表|更新)?(?:時間|时间|日期)\s*[:：]\s*)?"
+    r"(?:\d{4}\s*[-/.年]|\d{1,2}\s*[-/月]\s*\d|\d+\s*(?:秒|分|小|個|个|天|日|周|週|星期|月|年)"
+    r"|剛剛|刚刚|今天|今日|昨天|昨日|前天|just now|yesterday|today|\d+\s+\w+\s+ago"
+    r"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,|\d{1,2}\s+[A-Z][a-z]{2}\s+\d{4}|\d{9,13}\s*$)", re.I)
+
+
+def is_dateish(line: str) -> bool:
+    """Could this short header line be a timestamp? (normalize decides.)"""
+    return len(line) <= 60 and bool(_DATEISH.match(line))
+
+
+def parse_text(text: str) -> list[dict[str, Any]]:
+    """A scraped page: breadcrumb, title, time, 來源 line, then the body."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln]
+    if not lines:
+        raise FormatError("the file is empty")
+    fields: dict[str, Any] = {}
+    m = _CRUMB.match(lines[0])
+    if m:
+        fields["breadcrumb"] = m.group(1)
+        lines = lines[1:]
+        if not lines:
+            raise FormatError("a breadcrumb but no title")
+    fields["title"] = lines[0]
+    rest = lines[1:]
+    while rest and len(rest[0]) <= 80:
+        line = rest[0]
+        src = _SOURCE.search(line)
+        if src and "source_name" not in fields:
+            fields["source_name"] = src.group(1).strip() or None
+            before = line[:src.start()].strip()
+            if before and is_dateish(before) and "date" not in fields:
+                fields["date"] = before
+        elif "date" not in fields and is_dateish(line):
+            fields["date"] = line
+        elif "author" not in fields and (a := _AUTHOR.match(line)):
+            fields["author"] = a.group(1).strip()
+        else:
+            break
+        rest = rest[1:]
+    fields["body"] = "\n\n".join(rest)
+    fields["body_format"] = "text"
+    return [fields]
+
+
+_FIELDS = {"title", "date", "updated", "categories", "category", "source", "link", "url", "author",
+           "summary", "id", "published", "body", "content", "content_html", "content_text",
+           "tags", "breadcrumb", "source_name"}
+
+
+def _entry_fields(d: dict[str, Any], where: str) -> dict[str, Any]:
+    """Front matter or a JSON object -> RawArticle fields, values kept as strings."""
+    def text(key: str) -> str | None:
+        v = d.get(key)
+        if v is None or v == "":
+            return None
+        if isinstance(v, (dict, list)):
+            raise FormatError(f"{where}: '{key}' must be text, not {type(v).__name__}")
+        return str(v)
+
+    out: dict[str, Any] = {
+        "title": text("title"),
+        "date": text("date") or text("published"),
+        "updated": text("updated"),
+        "source_name": text("source") or text("source_name"),
+        "link": text("link") or text("url"),
+        "author": text("author"),
+        "summary": text("summary"),
+        "id": text("id"),
+        "breadcrumb": text("breadcrumb"),
+    }
+    cats = d.get("categories", d.get("category"))
+    if isinstance(cats, str):
+        cats = [cats]
+    if cats is not None:
+        if not isinstance(cats, list) or not all(isinstance(c, (str, list)) for c in cats):
+            raise FormatError(f"{where}: 'categories' must be a path 'a/b' or a list of them")
+        out["categories"] = tuple("/".join(map(str, c)) if isinstance(c, list) else c for c in cats)
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def parse_markdown(text: str) -> list[dict[str, Any]]:
+    """Markdown with YAML front matter between '---' lines."""
+    meta: dict[str, Any] = {}
+    body = text.lstrip("\ufeff")
+    m = re.match(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", body, re.S)
+    if m:
+        try:
+            # BaseLoader keeps every scalar a string: dates stay as written.
+            meta = yaml.load(m.group(1), Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader)) or {}
+        except yaml.YAMLError as exc:
+            raise FormatError(f"front matter is not valid YAML: {str(exc).splitlines()[0]}") from None
+        if not isinstance(meta, dict):
+            raise FormatError("front matter must be a mapping of fields")
+        body = body[m.end():]
+    fields = _entry_fields(meta, "front matter")
+    if "title" not in fields:
+        h = re.match(r"\s*#\s+(.+)\n?", body)
+        if h:
+            fields["title"] = h.group(1).strip()
+            body = body[h.end():]
+    fields["body"] = body
+    fields["body_format"] = "markdown"
+    return [fields]
+
+
+def parse_json(text: str) -> list[dict[str, Any]]:
+    """One article object, a list of them, or {"items": [...]}."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"not valid JSON: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("items"), list):
+        data = data["items"]
+    records = data if isinstance(data, list) else [data]
+    out = []
+    for n, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            raise FormatError(f"item {n}: must be an object, not {type(rec).__name__}")
+        fields = _entry_fields(rec, f"item {n}")
+        if rec.get("content_html") or rec.get("body_html"):
+            fields["body"], fields["body_format"] = str(rec.get("content_html") or rec.get("body_html")), "html"
+        else:
+            body = rec.get("body", rec.get("content", rec.get("content_text")))
+            body = "" if body is None else str(body)
+            fields["body"] = body
+            fields["body_format"] = "html" if re.search(r"<(p|div|br|a|img|h\d|ul|ol|table|span)\b", body, re.I) \
+                else "text"
+        out.append(fields)
+    return out
+
+
+_CLASS = "contains(concat(' ', normalize-space(@class), ' ', @id, ' '), '{}')"
+
+
+def _first(doc, xpaths: list[str]):
+    for xp in xpaths:
+        found = doc.xpath(xp)
+        if found:
+            return found[0]
+    return None
+
+
+def parse_html(text: str) -> list[dict[str, Any]]:
+    """A saved article page: breadcrumb, h1, time, source, content block."""
+    try:
+        doc = lxml_html.document_fromstring(text)
+    except (ValueError, lxml_html.etree.ParserError) as exc:
+        raise FormatError(f"not readable HTML: {exc}") from None
+    for bad in doc.xpath("//script|//style|//noscript|//template"):
+        bad.drop_tree()
+    h1 = _first(doc, ["//h1"])
+    if h1 is None:
+        # No visible structure: read it as the text dump it looks like.
+        return parse_text("\n".join(t.strip() for t in doc.xpath("//body//text()") if t.strip()))
+    fields: dict[str, Any] = {"title": h1.text_content().strip()}
+    canon = _first(doc, ["//link[@rel='canonical']/@href", "//meta[@property='og:url']/@content"])
+    if canon:
+        fields["link"] = str(canon).strip()
+    crumb = _first(doc, ["//*[" + " or ".join(_CLASS.format(c) for c in ("position", "breadcrumb", "crumb",
+                                                                            "location")) + "]"])
+    if crumb is not None:
+        crumb_text = " ".join(crumb.text_content().split())
+        m = _CRUMB.match(crumb_text)
+        fields["breadcrumb"] = m.group(1) if m else crumb_text
+    time_el = _first(doc, ["//time", "//*[" + " or ".join(_CLASS.format(c) for c in (" time ", " date ",
+                                                                                     "pubdate", "publish")) + "]"])
+    if time_el is not None:
+        fields["date"] = (time_el.get("datetime") or time_el.text_content()).strip()
+    src_el = _first(doc, ["//*[" + _CLASS.format(" source ") + "]"])
+    if src_el is not None:
+        src_text = " ".join(src_el.text_content().split())
+        m = _SOURCE.search(src_text)
+        fields["source_name"] = (m.group(1) if m else src_text).strip() or None
+    body = _first(doc, ["//article", "//*[" + " or ".join(_CLASS.format(c) for c in (" content ", " article ",
+                                                                                     "article-body", " text ",
+                                                                                     "detail")) + "]"])
+    if body is None:
+        paragraphs = doc.xpath("//p")
+        html = "".join(lxml_html.tostring(p, encoding="unicode") for p in paragraphs)
+    else:
+        html = (body.text or "") + "".join(lxml_html.tostring(c, encoding="unicode") for c in body)
+    if "date" not in fields or "source_name" not in fields:
+        # Header lines as text right after the title, as in the text dumps.
+        after = [t.strip() for t in h1.xpath("following::text()")[:8] if t.strip()]
+        for line in after:
+            s = _SOURCE.search(line)
+            if s and "source_name" not in fields:
+                fields["source_name"] = s.group(1).strip() or None
+                line = line[:s.start()].strip()
+            if line and is_dateish(line) and "date" not in fields:
+                fields["date"] = line
+    fields["body"] = html
+    fields["body_format"] = "html"
+    return [fields]
+
+
+PARSERS = {".txt": parse_text, ".text": parse_text, ".md": parse_markdown, ".markdown": parse_markdown,
+           ".json": parse_json, ".html": parse_html, ".htm": parse_html}
+
+ALLOWED_FIELDS = {f for f in RawArticle.__dataclass_fields__}

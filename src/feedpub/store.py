@@ -1,0 +1,425 @@
+"""Article -> rows, and rows -> what render needs. SQLAlchemy, SQLite by default.
+
+Identity is decided here, once: an article is found by its content key (or by
+the place it came from, for an edited file), and its item id is minted on first
+insert and never recomputed. Categories are stored as a closure (an article is
+linked to its category and every ancestor) so "newest N under C" is one
+indexed query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import quote, urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from .model import Article, Item, Problem
+
+SCHEMA_VERSION = 1
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Aware UTC in, aware UTC out, whatever the engine keeps."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+metadata = sa.MetaData()
+
+articles = sa.Table(
+    "articles", metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("id", sa.String(500), nullable=False, unique=True),
+    sa.Column("key", sa.String(600), nullable=False, unique=True),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("url", sa.Text),
+    sa.Column("page_path", sa.String(300)),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("body_html", sa.Text, nullable=False),
+    sa.Column("author", sa.Text),
+    sa.Column("source_name", sa.Text),
+    sa.Column("published", UTCDateTime, nullable=False),
+    sa.Column("dated", sa.Boolean, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+    sa.Column("date_raw", sa.Text),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Index("ix_articles_published", "published", "id"),
+)
+
+categories = sa.Table(
+    "categories", metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(600), nullable=False, unique=True),     # folded "a/b"
+    sa.Column("parent_pk", sa.Integer, sa.ForeignKey("categories.pk")),
+    sa.Column("depth", sa.Integer, nullable=False),
+    sa.Column("slug", sa.String(100), nullable=False),                 # this level only
+    sa.Column("name", sa.Text, nullable=False),                        # first spelling seen
+    sa.UniqueConstraint("parent_pk", "slug", name="uq_categories_sibling_slug"),
+)
+
+article_categories = sa.Table(
+    "article_categories", metadata,
+    sa.Column("article_pk", sa.Integer, sa.ForeignKey("articles.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("category_pk", sa.Integer, sa.ForeignKey("categories.pk"), primary_key=True),
+    sa.Column("direct", sa.Boolean, nullable=False),
+    sa.Column("spelling", sa.Text, nullable=False),                    # this level as the article wrote it
+    sa.Column("published", UTCDateTime, nullable=False),               # copied: one index serves "newest N of C"
+    sa.Index("ix_article_categories_newest", "category_pk", "published"),
+)
+
+origins = sa.Table(
+    "origins", metadata,
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("location", sa.String(1000), primary_key=True),
+    sa.Column("article_pk", sa.Integer, sa.ForeignKey("articles.pk", ondelete="CASCADE"), nullable=False),
+)
+
+seen = sa.Table(
+    "seen", metadata,
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("location", sa.String(1000), primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("mtime_ns", sa.BigInteger, nullable=False),
+)
+
+problems = sa.Table(
+    "problems", metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("location", sa.String(1000), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("severity", sa.String(10), nullable=False),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Index("ix_problems_where", "source", "location"),
+)
+
+meta = sa.Table(
+    "meta", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    pk: int
+    key: str
+    parent_pk: int | None
+    depth: int
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Saved:
+    outcome: str                 # "new", "updated" or "unchanged"
+    category_keys: frozenset[str]  # categories whose feeds must change
+
+
+class StoreError(Exception):
+    """The store cannot be opened or is of another version."""
+
+
+class Store:
+    def __init__(self, url: str, *, id_authority: str):
+        self.url = url
+        self.id_authority = id_authority
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = sa.create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        try:
+            metadata.create_all(self.engine)
+            with self.engine.begin() as conn:
+                version = conn.execute(sa.select(meta.c.value).where(meta.c.name == "schema_version")).scalar()
+                if version is None:
+                    conn.execute(meta.insert().values(name="schema_version", value=str(SCHEMA_VERSION)))
+                elif int(version) > SCHEMA_VERSION:
+                    raise StoreError(f"{url}: store schema {version} is newer than this feedpub ({SCHEMA_VERSION})")
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"cannot open store {url}: {exc.__class__.__name__}: {exc.orig or exc}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self.engine.begin() as conn:
+            yield Transaction(conn, self.id_authority)
+
+    # -- reading, for render and status ---------------------------------
+    def categories(self) -> list[CategoryRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(categories).order_by(categories.c.depth, categories.c.key))
+            return [CategoryRow(r.pk, r.key, r.parent_pk, r.depth, r.slug, r.name) for r in rows]
+
+    def spellings(self) -> dict[int, list[tuple[str, int]]]:
+        """Per category, how often each spelling of its name occurs."""
+        q = (sa.select(article_categories.c.category_pk, article_categories.c.spelling, sa.func.count())
+             .group_by(article_categories.c.category_pk, article_categories.c.spelling))
+        out: dict[int, list[tuple[str, int]]] = {}
+        with self.engine.connect() as conn:
+            for pk, spelling, n in conn.execute(q):
+                out.setdefault(pk, []).append((spelling, n))
+        return out
+
+    def counts(self) -> dict[int, int]:
+        q = sa.select(article_categories.c.category_pk, sa.func.count()).group_by(article_categories.c.category_pk)
+        with self.engine.connect() as conn:
+            return dict(conn.execute(q).all())
+
+    def article_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(articles)).scalar_one()
+
+    def newest(self, category_pk: int | None, limit: int) -> list[tuple[Item, list[int]]]:
+        """The newest `limit` items under a category (None: all), newest first,
+        each with the pks of the categories it was filed in directly."""
+        a = articles.c
+        q = sa.select(articles)
+        if category_pk is not None:
+            ac = article_categories.c
+            q = (sa.select(articles).join(article_categories, ac.article_pk == a.pk)
+                 .where(ac.category_pk == category_pk).order_by(ac.published.desc(), a.id.desc()))
+        else:
+            q = q.order_by(a.published.desc(), a.id.desc())
+        with self.engine.connect() as conn:
+            rows = conn.execute(q.limit(limit)).all()
+            pks = [r.pk for r in rows]
+            direct: dict[int, list[int]] = {pk: [] for pk in pks}
+            if pks:
+                links = conn.execute(
+                    sa.select(article_categories.c.article_pk, article_categories.c.category_pk)
+                    .where(article_categories.c.article_pk.in_(pks), article_categories.c.direct)
+                    .order_by(article_categories.c.category_pk))
+                for apk, cpk in links:
+                    direct[apk].append(cpk)
+        return [(_item(r), direct[r.pk]) for r in rows]
+
+    def pages(self) -> list[tuple[Item, list[int]]]:
+        """Every item that needs an article page of our own."""
+        with self.engine.connect() as conn:
+            pks = conn.execute(sa.select(articles.c.pk).where(articles.c.page_path.is_not(None))
+                               .order_by(articles.c.pk)).scalars().all()
+        return self._items_by_pk(pks)
+
+    def _items_by_pk(self, pks) -> list[tuple[Item, list[int]]]:
+        out = []
+        with self.engine.connect() as conn:
+            for chunk in (pks[i:i + 500] for i in range(0, len(pks), 500)):
+                rows = conn.execute(sa.select(articles).where(articles.c.pk.in_(chunk))).all()
+                links = conn.execute(
+                    sa.select(article_categories.c.article_pk, article_categories.c.category_pk)
+                    .where(article_categories.c.article_pk.in_(chunk), article_categories.c.direct)
+                    .order_by(article_categories.c.category_pk)).all()
+                direct: dict[int, list[int]] = {}
+                for apk, cpk in links:
+                    direct.setdefault(apk, []).append(cpk)
+                out.extend((_item(r), direct.get(r.pk, [])) for r in rows)
+        return out
+
+    def seen_files(self, source: str) -> dict[str, tuple[int, int]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(seen.c.location, seen.c.size, seen.c.mtime_ns)
+                                .where(seen.c.source == source))
+            return {loc: (size, mtime) for loc, size, mtime in rows}
+
+    def problems(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(problems).order_by(problems.c.source, problems.c.location,
+                                                             problems.c.reason))
+            return [dict(r._mapping) for r in rows]
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")   # readers (status, serve) never block the writer
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def _item(r) -> Item:
+    return Item(id=r.id, url=r.url or "", title=r.title, summary=r.summary, body_html=r.body_html,
+                published=r.published, updated=r.updated, author=r.author, source_name=r.source_name,
+                page_path=r.page_path)
+
+
+class Transaction:
+    """Writes that belong together: one gather of one source."""
+
+    def __init__(self, conn: Connection, id_authority: str):
+        self.conn = conn
+        self.id_authority = id_authority
+        self._cat_cache: dict[str, int] = {}
+
+    # -- files seen ------------------------------------------------------
+    def mark_seen(self, source: str, location: str, size: int, mtime_ns: int) -> None:
+        self.conn.execute(seen.delete().where(seen.c.source == source, seen.c.location == location))
+        self.conn.execute(seen.insert().values(source=source, location=location, size=size, mtime_ns=mtime_ns))
+
+    def forget_seen(self, source: str, location: str) -> None:
+        self.conn.execute(seen.delete().where(seen.c.source == source, seen.c.location == location))
+
+    # -- problems --------------------------------------------------------
+    def clear_problems(self, source: str, location: str) -> None:
+        """A file read again starts with a clean slate."""
+        self.conn.execute(problems.delete().where(problems.c.source == source,
+                                                  sa.or_(problems.c.location == location,
+                                                         problems.c.location.like(_like_prefix(location), escape="\\"))))
+
+    def record_problem(self, p: Problem, now: datetime) -> None:
+        c = problems.c
+        hit = self.conn.execute(sa.select(c.pk).where(c.source == p.source, c.location == p.location,
+                                                      c.reason == p.reason)).scalar()
+        if hit is None:
+            self.conn.execute(problems.insert().values(source=p.source, location=p.location, reason=p.reason,
+                                                       severity=p.severity, first_seen=now, last_seen=now,
+                                                       count=1))
+        else:
+            self.conn.execute(problems.update().where(c.pk == hit).values(last_seen=now, count=c.count + 1))
+
+    # -- articles --------------------------------------------------------
+    def save(self, art: Article, now: datetime) -> Saved:
+        """Insert or update one article; ids are minted here and only here."""
+        a = articles.c
+        row = self.conn.execute(sa.select(articles).where(a.key == art.key)).first()
+        if row is None:
+            pk = self.conn.execute(sa.select(origins.c.article_pk).where(
+                origins.c.source == art.source, origins.c.location == art.location)).scalar()
+            if pk is not None:
+                row = self.conn.execute(sa.select(articles).where(a.pk == pk)).first()
+        now = now.replace(microsecond=0)
+        if row is None:
+            return self._insert(art, now)
+        self._set_origin(art, row.pk)
+        if row.content_hash == art.content_hash:
+            return Saved("unchanged", frozenset())
+        published = art.published or row.published
+        updated = art.updated or max(art.gathered_at, row.updated, published)
+        values = dict(title=art.title, summary=art.summary, body_html=art.body_html, author=art.author,
+                      source_name=art.source_name, published=published, dated=row.dated or bool(art.published),
+                      updated=max(updated, published), date_raw=art.date_raw or row.date_raw,
+                      content_hash=art.content_hash)
+        if art.url and not row.url:
+            values["url"] = art.url
+        if art.key != row.key and self.conn.execute(sa.select(a.pk).where(a.key == art.key)).first() is None:
+            values["key"] = art.key
+        self.conn.execute(articles.update().where(a.pk == row.pk).values(**values))
+        old = self._category_keys(row.pk)
+        self.conn.execute(article_categories.delete().where(article_categories.c.article_pk == row.pk))
+        new = self._link_categories(row.pk, art, published)
+        return Saved("updated", frozenset(old | new))
+
+    def _insert(self, art: Article, now: datetime) -> Saved:
+        published = art.published or now
+        day = published.strftime("%Y-%m-%d")
+        digest = hashlib.sha256(art.key.encode("utf-8", "surrogatepass")).hexdigest()
+        if art.url:
+            item_id = art.url
+        elif art.given_id and _is_uri(art.given_id):
+            item_id = art.given_id
+        else:
+            item_id = f"tag:{self.id_authority},{day}:" + (quote(art.given_id, safe="") if art.given_id
+                                                           else digest[:20])
+        page_path = None if art.url else f"articles/{published:%Y}/{published:%m}/{digest[:16]}.html"
+        pk = self.conn.execute(articles.insert().values(
+            id=item_id, key=art.key, source=art.source, url=art.url, page_path=page_path, title=art.title,
+            summary=art.summary, body_html=art.body_html, author=art.author, source_name=art.source_name,
+            published=published, dated=art.published is not None,
+            updated=max(art.updated or published, published), first_seen=now, date_raw=art.date_raw,
+            content_hash=art.content_hash,
+        )).inserted_primary_key[0]
+        self._set_origin(art, pk)
+        return Saved("new", frozenset(self._link_categories(pk, art, published)))
+
+    def _set_origin(self, art: Article, pk: int) -> None:
+        o = origins.c
+        current = self.conn.execute(sa.select(o.article_pk).where(o.source == art.source,
+                                                                  o.location == art.location)).scalar()
+        if current is None:
+            self.conn.execute(origins.insert().values(source=art.source, location=art.location, article_pk=pk))
+        elif current != pk:
+            self.conn.execute(origins.update().where(o.source == art.source, o.location == art.location)
+                              .values(article_pk=pk))
+
+    def _category_keys(self, pk: int) -> set[str]:
+        q = (sa.select(categories.c.key).join(article_categories, article_categories.c.category_pk == categories.c.pk)
+             .where(article_categories.c.article_pk == pk))
+        return set(self.conn.execute(q).scalars())
+
+    def _link_categories(self, pk: int, art: Article, published: datetime) -> set[str]:
+        links: dict[int, tuple[bool, str]] = {}
+        keys = set()
+        for path in art.categories:
+            for n, prefix in enumerate(path.prefixes(), 1):
+                cpk = self._category(prefix.key, prefix.levels[-1], prefix.slugs[-1])
+                direct = n == len(path.levels)
+                if cpk not in links or direct:
+                    links[cpk] = (direct or links.get(cpk, (False, ""))[0], prefix.levels[-1])
+                keys.add(prefix.key)
+        for cpk, (direct, spelling) in sorted(links.items()):
+            self.conn.execute(article_categories.insert().values(
+                article_pk=pk, category_pk=cpk, direct=direct, spelling=spelling, published=published))
+        return keys
+
+    def _category(self, key: str, spelling: str, base: str) -> int:
+        """The pk of a category, created (its slug minted once, unique among
+        its siblings) if new."""
+        if key in self._cat_cache:
+            return self._cat_cache[key]
+        c = categories.c
+        pk = self.conn.execute(sa.select(c.pk).where(c.key == key)).scalar()
+        if pk is None:
+            parent_key = key.rpartition("/")[0]
+            parent_pk = self._cat_cache.get(parent_key) or (
+                self.conn.execute(sa.select(c.pk).where(c.key == parent_key)).scalar() if parent_key else None)
+            taken = set(self.conn.execute(sa.select(c.slug).where(
+                c.parent_pk.is_(None) if parent_pk is None else c.parent_pk == parent_pk)).scalars())
+            slug, n = base, 2
+            while slug in taken or slug in ("articles", "archive"):
+                slug, n = f"{base}-{n}", n + 1
+            pk = self.conn.execute(categories.insert().values(
+                key=key, parent_pk=parent_pk, depth=key.count("/") + 1, slug=slug, name=spelling,
+            )).inserted_primary_key[0]
+        self._cat_cache[key] = pk
+        return pk
+
+
+def _like_prefix(location: str) -> str:
+    escaped = location.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "#%"
+
+
+def _is_uri(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https", "tag", "urn") and (bool(parts.netloc) or parts.scheme != "http")
+
+
+def id_authority(feeds_url: str) -> str:
+    """The tag URI authority: the host the feeds are served from."""
+    return (urlsplit(feeds_url).hostname or "localhost").lower()
