@@ -137,6 +137,7 @@ def publish_site(settings: Settings, store: Store) -> tuple[int, int]:
     zone = tz.gettz(settings.site.timezone)
     out = settings.output.dir
     out.mkdir(parents=True, exist_ok=True)
+    publish.remove_stale_temp_files(out)
     overrides = {key_of(k): v for k, v in settings.categories.items()}
     chans = channels(store.categories(), store.spellings(), overrides)
     by_pk = {c.category_pk: c for c in chans}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -73,15 +74,20 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def remove_stale_temp_files(root: Path) -> int:
-    """Temporary files left by a process killed mid-write: never a feed, safe to drop."""
+def remove_stale_temp_files(root: Path, older_than: float = 600.0) -> int:
+    """Temporary files left by a process killed mid-write: never a feed.
+
+    Only old ones go: a young one may be another publisher's write in progress.
+    """
     removed = 0
     if not root.exists():
         return 0
+    limit = time.time() - older_than
     for path in root.rglob(".*.tmp"):
         try:
-            path.unlink()
-            removed += 1
+            if path.stat().st_mtime < limit:
+                path.unlink()
+                removed += 1
         except OSError:
             pass
     return removed

@@ -70,9 +70,11 @@ def decode(data: bytes, declared: str | None = None) -> Decoded:
             return Decoded(data.decode(declared), declared)
         except UnicodeDecodeError:
             pass
-    # Mostly-UTF-8 with a few broken bytes: keep it UTF-8, lose the bytes.
+    # UTF-8 with a few broken bytes: keep it UTF-8, lose the bytes. Legacy
+    # encodings read as UTF-8 give almost no valid multi-byte characters.
     utf8 = _lossy(data, "utf-8")
-    if utf8.lost_bytes * 200 <= len(data):
+    multibyte = sum(1 for ch in utf8.text if ord(ch) > 0x7F)
+    if multibyte >= 4 * utf8.lost_bytes:
         return utf8
     best = charset_normalizer.from_bytes(data, cp_isolation=_CANDIDATES).best()
     if best is not None:

@@ -48,7 +48,9 @@ def is_dateish(line: str) -> bool:
 
 def parse_text(text: str) -> list[dict[str, Any]]:
     """A scraped page: breadcrumb, title, time, 來源 line, then the body."""
-    lines = [ln.strip() for ln in text.splitlines()]
+    # Only real line ends split lines: str.splitlines() also splits on \x0b,
+    # \x1c-\x1e and \x85, which scraped text carries as junk inside a title.
+    lines = [ln.strip() for ln in re.split(r"\r\n|\r|\n", text)]
     lines = [ln for ln in lines if ln]
     if not lines:
         raise FormatError("the file is empty")

@@ -1,0 +1,92 @@
+"""Shared fixtures: a real site on disk (config, inbox folder, output, SQLite store)."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from feedpub import config
+from feedpub.build import build
+
+# The instant the sample files were "gathered" (their mtime) in most tests.
+GATHERED = datetime(2020, 7, 1, 1, 30, tzinfo=timezone.utc)
+NOW = datetime(2020, 7, 2, 0, 0, tzinfo=timezone.utc)
+
+
+def dump(crumb: str, title: str, when: str | None, source: str | None, *paragraphs: str) -> str:
+    """A scraped page in the layout of the portal's text dumps."""
+    lines = [f"當前位置: {crumb} > {title[:12]}...", "", f"    {title}", ""]
+    if when is not None:
+        lines += [f"    {when}", ""]
+    if source is not None:
+        lines += [f"    來源:{source}", ""]
+    for p in paragraphs or ("正文第一段。",):
+        lines += [f"      {p}", ""]
+    return "\n".join(lines)
+
+
+@dataclass
+class Site:
+    root: Path
+    inbox: Path
+    out: Path
+    config_path: Path
+
+    def settings(self):
+        return config.load(self.config_path)
+
+    def write(self, rel: str, content: str | bytes, mtime: datetime = GATHERED) -> Path:
+        path = self.inbox / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        path.write_bytes(content)
+        os.utime(path, (mtime.timestamp(), mtime.timestamp()))
+        return path
+
+    def build(self, now: datetime = NOW, **kw):
+        return build(self.settings(), now=now, **kw)
+
+    def feed(self, rel: str = "rss.xml"):
+        parsed = feedparser.parse((self.out / rel).read_bytes())
+        assert not parsed.bozo, parsed.bozo_exception
+        return parsed
+
+    def snapshot(self) -> dict[str, tuple[bytes, int]]:
+        """Every output file's bytes and mtime."""
+        return {p.relative_to(self.out).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+                for p in sorted(self.out.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    cfg = tmp_path / "feedpub.toml"
+    cfg.write_text(textwrap.dedent("""
+        [site]
+        title = "物流資訊網"
+        link = "https://news.example.com/"
+        feeds_url = "https://news.example.com/feeds/"
+        language = "zh-CN"
+        timezone = "Asia/Shanghai"
+
+        [output]
+        dir = "feeds"
+        max_items = 50
+
+        [store]
+        url = "sqlite:///state/feedpub.db"
+
+        [[sources]]
+        name = "inbox"
+        type = "folder"
+        path = "inbox"
+    """), encoding="utf-8")
+    return Site(tmp_path, inbox, tmp_path / "feeds", cfg)

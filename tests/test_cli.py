@@ -1,0 +1,53 @@
+"""The command line as a user runs it: real processes, real files, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import dump
+
+
+def feedpub(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "feedpub", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+
+
+def test_build_then_check(site):
+    site.write("a.txt", dump("首頁 > 物流資訊 > 行業新聞", "標題", "2020/6/1 22:46:13", "來處"))
+    site.write("bad.json", "{oops")
+    r = feedpub("build", "--config", str(site.config_path))
+    assert r.returncode == 0, r.stderr
+    assert "1 new" in r.stdout and "1 error(s)" in r.stdout
+    assert str(site.inbox / "bad.json") in r.stderr and "not valid JSON" in r.stderr
+    assert (site.out / "wu-liu-zi-xun/hang-ye-xin-wen/atom.xml").exists()
+    r = feedpub("check", "--config", str(site.config_path))
+    assert r.returncode == 0, r.stderr
+    assert "物流資訊 › 行業新聞  ->  wu-liu-zi-xun/hang-ye-xin-wen/" in r.stdout
+    assert "2 article file(s)" in r.stdout
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda c: c.replace('max_items = 50', 'max_itmes = 50'), "output.max_itmes: unknown key"),
+    (lambda c: c.replace('"Asia/Shanghai"', '"Asia/Shangai"'), "site.timezone: unknown time zone 'Asia/Shangai'"),
+    (lambda c: c.replace('path = "inbox"', 'path = "nowhere"'), "path: no such folder"),
+    (lambda c: c.replace('feeds_url = "https://news.example.com/feeds/"', 'feeds_url = "news.example.com"'),
+     "site.feeds_url: must be an absolute http(s) URL"),
+    (lambda c: c.replace('type = "folder"', 'type = "ftp"'), "unknown source type 'ftp'"),
+    (lambda c: c + "\n[categories.x]\nslug = '../../etc'\n", "must be lowercase ASCII"),
+    (lambda c: c.replace("[output]", "[output"), "not valid TOML"),
+])
+def test_a_wrong_configuration_stops_with_one_clear_message(site, edit, message):
+    site.config_path.write_text(edit(site.config_path.read_text()))
+    r = feedpub("build", "--config", str(site.config_path))
+    assert r.returncode == 2
+    assert message in r.stderr and str(site.config_path) in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not site.out.exists()
+
+
+def test_missing_configuration_file(tmp_path):
+    r = feedpub("build", "--config", str(tmp_path / "none.toml"))
+    assert r.returncode == 2 and "no such configuration file" in r.stderr

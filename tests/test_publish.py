@@ -1,0 +1,77 @@
+"""Atomic, skip-if-equal writes: a reader polling mid-write never sees half a file."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from feedpub import publish
+
+
+def test_skips_equal_bytes_and_keeps_mtime(tmp_path):
+    assert publish.write_if_changed(tmp_path, "a/b.xml", b"one") is True
+    path = tmp_path / "a" / "b.xml"
+    os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+    assert publish.write_if_changed(tmp_path, "a/b.xml", b"one") is False
+    assert path.stat().st_mtime_ns == 1_000_000_000
+    assert publish.write_if_changed(tmp_path, "a/b.xml", b"two") is True
+    assert path.read_bytes() == b"two"
+    assert [p.name for p in path.parent.iterdir()] == ["b.xml"]          # no temp file left
+
+
+def test_refuses_to_write_outside_the_output_folder(tmp_path):
+    with pytest.raises(publish.PublishError):
+        publish.write_if_changed(tmp_path / "out", "../escape.xml", b"x")
+    assert not (tmp_path / "escape.xml").exists()
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):
+    publish.write_if_changed(tmp_path, "f.xml", b"old")
+
+    def broken_fsync(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(publish.PublishError, match="No space left"):
+        publish.write_if_changed(tmp_path, "f.xml", b"new")
+    assert (tmp_path / "f.xml").read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.xml"]
+
+
+def test_concurrent_readers_see_only_whole_versions(tmp_path):
+    versions = [bytes([65 + n]) * (2_000_000 + n * 1000) for n in range(4)]
+    publish.write_if_changed(tmp_path, "feed.xml", versions[0])
+    stop = threading.Event()
+    seen, bad = set(), []
+
+    def reader():
+        while not stop.is_set():
+            data = (tmp_path / "feed.xml").read_bytes()
+            if data in versions:
+                seen.add(versions.index(data))
+            else:
+                bad.append(len(data))
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for round_ in range(12):
+        publish.write_if_changed(tmp_path, "feed.xml", versions[round_ % 4])
+    stop.set()
+    for t in threads:
+        t.join()
+    assert bad == []
+    assert len(seen) >= 2
+
+
+def test_stale_temp_files_are_removed(tmp_path):
+    (tmp_path / "x").mkdir()
+    stale = tmp_path / "x" / ".rss.xml.abc123.tmp"
+    stale.write_bytes(b"half")
+    os.utime(stale, (0, 0))
+    fresh = tmp_path / "x" / ".atom.xml.def456.tmp"
+    fresh.write_bytes(b"being written right now")
+    assert publish.remove_stale_temp_files(tmp_path) == 1
+    assert not stale.exists() and fresh.exists()

@@ -1,0 +1,82 @@
+"""Text clean-up: pinyin residue (and what must stay), controls, sanitizing, keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from feedpub.normalize import text
+
+PINYIN = [
+    ("行業(yè)新聞", "行業新聞"),
+    ("當(dāng)前位置", "當前位置"),
+    ("會(huì)議", "會議"),
+    ("綠(lǜ)色貨運(yùn)", "綠色貨運"),
+    ("行業（yè）新聞", "行業新聞"),              # full-width parentheses
+    ("北辰跨境供應(yīng)鏈(liàn)與(yǔ)瑞豐", "北辰跨境供應鏈與瑞豐"),
+]
+KEEP = [
+    "廣州物流業協會發布快遞進村發展報告(附全文)",
+    "(記者 王明)",
+    "中歐班列(成都)開行",
+    "危險品(B型)運輸",
+    "統計年鑑(2020)",
+    "物流(logistics)行業",           # English in brackets: no tone marks, not pinyin
+    "Beijing (dāng)",                # tone-marked, but not after a CJK character
+    "行業(ye)新聞",                    # no tone mark: could be anything
+]
+
+
+@pytest.mark.parametrize("raw,clean", PINYIN)
+def test_pinyin_removed(raw, clean):
+    assert text.strip_pinyin(raw) == clean
+
+
+@pytest.mark.parametrize("raw", KEEP)
+def test_real_parentheses_stay(raw):
+    assert text.strip_pinyin(raw) == raw
+
+
+def test_clean_line_drops_controls_and_folds_whitespace():
+    assert text.clean_line("  標題\x00\x0b 有\u3000 空格\t\n\x1f ") == "標題 有 空格"
+    assert text.clean_line("a\ud800b\ufffec") == "abc"
+
+
+def test_plain_text_becomes_escaped_paragraphs():
+    html = text.body_html("第一段 <b>不是標籤</b>\n\n第二段 & 符號", "text")
+    assert html == "<p>第一段 &lt;b&gt;不是標籤&lt;/b&gt;</p><p>第二段 &amp; 符號</p>"
+
+
+HOSTILE = [
+    '<p>ok</p><script>alert(1)</script>',
+    '<p onclick="steal()">ok</p>',
+    '<img src=x onerror="alert(1)">',
+    '<a href="javascript:alert(1)">ok</a>',
+    '<a href="JaVaScRiPt:alert(1)">ok</a>',
+    '<iframe src="https://evil.example/"></iframe><p>ok</p>',
+    '<p style="background:url(javascript:alert(1))">ok</p>',
+    '<svg><script>alert(1)</script></svg>',
+]
+
+
+@pytest.mark.parametrize("markup", HOSTILE)
+def test_hostile_html_is_defused(markup):
+    safe = text.body_html(markup, "html").lower()
+    for bad in ("<script", "onclick", "onerror", "javascript:", "<iframe", "style="):
+        assert bad not in safe
+
+
+def test_markdown_renders_and_is_sanitized():
+    html = text.body_html("**粗體** [鏈接](https://example.com/)\n\n<script>x()</script>", "markdown")
+    assert "<strong>粗體</strong>" in html
+    assert 'href="https://example.com/"' in html
+    assert "<script" not in html
+
+
+def test_summary_cuts_on_a_character_boundary():
+    s = text.summarize("一二三四五六七八九十" * 3, 10)
+    assert s == "一二三四五六七八九…" and len(s) == 10
+    assert text.summarize("短", 10) == "短"
+
+
+def test_fold_ignores_whitespace_width_case_and_pinyin():
+    assert text.fold("行業(yè)新聞  ABC") == text.fold("行業新聞abc") == text.fold("行業新聞ＡＢＣ")
