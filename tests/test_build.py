@@ -232,3 +232,39 @@ def test_output_is_world_readable(site):
     site.write("a.txt", dump(HYXW, "甲", "2020/6/1 10:00:00", "來處"))
     site.build()
     assert oct(os.stat(site.out / "rss.xml").st_mode & 0o777) == "0o644"
+
+
+def test_a_new_article_rewrites_only_the_feeds_it_is_in(site):
+    site.write("a.txt", dump(HYXW, "甲", "2020/6/1 10:00:00", "來處"))
+    site.write("b.txt", dump(GKHY, "乙", "2020/6/2 10:00:00", "來處"))
+    site.write("c.txt", dump("首頁 > 政策法規 > 國家政策", "丙", "2020/6/3 10:00:00", "來處"))
+    site.build()
+    before = site.snapshot()
+    site.write("d.txt", dump(GKHY, "丁", "2020/6/4 10:00:00", "來處"))
+    s = site.build()
+    assert s.files_read == 1 and s.articles == {"new": 1}
+    after = site.snapshot()
+    changed = {k for k in after if before.get(k) != after[k]}
+    feeds_changed = {k for k in changed if k.endswith(".xml")}
+    assert feeds_changed == {"rss.xml", "atom.xml", "wu-liu-zi-xun/rss.xml", "wu-liu-zi-xun/atom.xml",
+                             "wu-liu-zi-xun/gang-kou-hang-yun/rss.xml", "wu-liu-zi-xun/gang-kou-hang-yun/atom.xml"}
+    assert len([k for k in changed if k.startswith("articles/")]) == 1
+
+
+def test_a_deleted_output_folder_is_regenerated(site):
+    import shutil
+    site.write("a.txt", dump(HYXW, "甲", "2020/6/1 10:00:00", "來處"))
+    site.build()
+    before = {k: v[0] for k, v in site.snapshot().items()}
+    shutil.rmtree(site.out)
+    site.build()
+    assert {k: v[0] for k, v in site.snapshot().items()} == before
+
+
+def test_a_changed_configuration_rerenders_everything(site):
+    site.write("a.txt", dump(HYXW, "甲", "2020/6/1 10:00:00", "來處"))
+    site.build()
+    site.config_path.write_text(site.config_path.read_text().replace('title = "物流資訊網"', 'title = "新站名"'))
+    s = site.build()
+    assert s.files_read == 0 and s.written > 0
+    assert site.feed("wu-liu-zi-xun/hang-ye-xin-wen/rss.xml").feed.title == "新站名: 物流資訊 › 行業新聞"

@@ -8,6 +8,7 @@ configuration or an unusable store stops it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import traceback
 from collections import Counter
@@ -16,7 +17,7 @@ from datetime import datetime, timezone
 
 from dateutil import tz
 
-from . import publish
+from . import __version__, publish
 from .config import Settings
 from .model import Problem
 from .normalize import normalize
@@ -38,6 +39,7 @@ class Summary:
     files_skipped: int = 0
     problems: list[Problem] = field(default_factory=list)
     changed_categories: set[str] = field(default_factory=set)
+    changed_articles: set[int] = field(default_factory=set)
     written: int = 0
     unchanged: int = 0
 
@@ -71,7 +73,12 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
         summary = Summary()
         for source in settings.sources:
             gather(settings, store, source, now=now, full=full, summary=summary)
-        summary.written, summary.unchanged = publish_site(settings, store)
+        if full:
+            summary.written, summary.unchanged = publish_site(settings, store)
+        else:
+            summary.written, summary.unchanged = publish_site(
+                settings, store, changed_categories=summary.changed_categories,
+                changed_articles=summary.changed_articles)
         return summary
     finally:
         if own_store:
@@ -110,6 +117,8 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
                     saved = tx.save(article, now)
                     summary.articles[saved.outcome] += 1
                     summary.changed_categories |= saved.category_keys
+                    if saved.outcome != "unchanged":
+                        summary.changed_articles.add(saved.article_pk)
                 for p in file_problems:
                     tx.record_problem(p, now)
                     _report(p, where)
@@ -132,8 +141,15 @@ def _report(p: Problem, where: str) -> None:
     (log.warning if p.severity == "warning" else log.error)("%s: %s", where, p.reason)
 
 
-def publish_site(settings: Settings, store: Store) -> tuple[int, int]:
-    """Render every feed and page from the store; write what differs."""
+def publish_site(settings: Settings, store: Store, *, changed_categories: set[str] | None = None,
+                 changed_articles: set[int] | None = None) -> tuple[int, int]:
+    """Render feeds and pages from the store and write those that differ.
+
+    With `changed_*` given, only what they touch is rendered (a quiet tick
+    renders nothing); everything is rendered when they are None, when the
+    configuration or a category's name or place changed since the last
+    publish, or when a feed file has gone missing.
+    """
     zone = tz.gettz(settings.site.timezone)
     out = settings.output.dir
     out.mkdir(parents=True, exist_ok=True)
@@ -141,6 +157,12 @@ def publish_site(settings: Settings, store: Store) -> tuple[int, int]:
     overrides = {key_of(k): v for k, v in settings.categories.items()}
     chans = channels(store.categories(), store.spellings(), overrides)
     by_pk = {c.category_pk: c for c in chans}
+    fingerprint = _fingerprint(settings, chans)
+    everything = (changed_categories is None or changed_articles is None
+                  or store.get_meta(_FINGERPRINT) != fingerprint
+                  or not all((out / c.file(fmt)).exists() for c in chans for fmt in ("rss", "atom")))
+    if not everything and not changed_categories and not changed_articles:
+        return 0, 0
     counts = store.counts()
 
     def url_of(rel: str) -> str:
@@ -173,6 +195,8 @@ def publish_site(settings: Settings, store: Store) -> tuple[int, int]:
         chans = chans[:1]
     all_entries: list[render_feeds.Entry] = []
     for ch in chans:
+        if not everything and ch.category_pk is not None and ch.key not in changed_categories:
+            continue
         entries = entries_for(ch)
         if ch.category_pk is None:
             all_entries = entries
@@ -201,9 +225,20 @@ def publish_site(settings: Settings, store: Store) -> tuple[int, int]:
         description=settings.site.description, lang=settings.site.language, zone=zone, url_of=url_of))
     put("feeds.opml", pages.opml(chans, site_title=settings.site.title, url_of=url_of))
 
-    for item, cats in store.pages():
+    for item, cats in store.pages(None if everything else changed_articles):
         first = by_pk.get(cats[0]) if cats else None
         put(item.page_path, pages.article_page(
             item, chain(first) if first else [], site_title=settings.site.title,
             lang=settings.site.language, zone=zone, url_of=url_of))
+    store.set_meta(_FINGERPRINT, fingerprint)
     return written, unchanged
+
+
+_FINGERPRINT = "render_fingerprint"
+
+
+def _fingerprint(settings: Settings, chans: list[Channel]) -> str:
+    """What every rendered file depends on besides its own items."""
+    parts = [__version__, repr(settings.site), str(settings.output.max_items)]
+    parts += [f"{c.key}|{c.path_label}|{c.folder}" for c in chans]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()

@@ -134,8 +134,9 @@ class CategoryRow:
 
 @dataclass(frozen=True)
 class Saved:
-    outcome: str                 # "new", "updated" or "unchanged"
+    outcome: str                   # "new", "updated" or "unchanged"
     category_keys: frozenset[str]  # categories whose feeds must change
+    article_pk: int
 
 
 class StoreError(Exception):
@@ -219,18 +220,21 @@ class Store:
                     direct[apk].append(cpk)
         return [(_item(r), direct[r.pk]) for r in rows]
 
-    def pages(self) -> list[tuple[Item, list[int]]]:
-        """Every item that needs an article page of our own."""
-        with self.engine.connect() as conn:
-            pks = conn.execute(sa.select(articles.c.pk).where(articles.c.page_path.is_not(None))
-                               .order_by(articles.c.pk)).scalars().all()
-        return self._items_by_pk(pks)
+    def pages(self, pks=None) -> list[tuple[Item, list[int]]]:
+        """The items (all, or those among `pks`) that need an article page of our own."""
+        if pks is None:
+            with self.engine.connect() as conn:
+                pks = conn.execute(sa.select(articles.c.pk).order_by(articles.c.pk)).scalars().all()
+        return self._items_by_pk(sorted(pks), pages_only=True)
 
-    def _items_by_pk(self, pks) -> list[tuple[Item, list[int]]]:
+    def _items_by_pk(self, pks, pages_only: bool = False) -> list[tuple[Item, list[int]]]:
         out = []
         with self.engine.connect() as conn:
             for chunk in (pks[i:i + 500] for i in range(0, len(pks), 500)):
-                rows = conn.execute(sa.select(articles).where(articles.c.pk.in_(chunk))).all()
+                q = sa.select(articles).where(articles.c.pk.in_(chunk))
+                if pages_only:
+                    q = q.where(articles.c.page_path.is_not(None))
+                rows = conn.execute(q.order_by(articles.c.pk)).all()
                 links = conn.execute(
                     sa.select(article_categories.c.article_pk, article_categories.c.category_pk)
                     .where(article_categories.c.article_pk.in_(chunk), article_categories.c.direct)
@@ -240,6 +244,15 @@ class Store:
                     direct.setdefault(apk, []).append(cpk)
                 out.extend((_item(r), direct.get(r.pk, [])) for r in rows)
         return out
+
+    def get_meta(self, name: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(meta.c.value).where(meta.c.name == name)).scalar()
+
+    def set_meta(self, name: str, value: str) -> None:
+        with self.engine.begin() as conn:
+            if conn.execute(sa.update(meta).where(meta.c.name == name).values(value=value)).rowcount == 0:
+                conn.execute(meta.insert().values(name=name, value=value))
 
     def seen_files(self, source: str) -> dict[str, tuple[int, int]]:
         with self.engine.connect() as conn:
@@ -318,7 +331,7 @@ class Transaction:
             return self._insert(art, now)
         self._set_origin(art, row.pk)
         if row.content_hash == art.content_hash:
-            return Saved("unchanged", frozenset())
+            return Saved("unchanged", frozenset(), row.pk)
         published = art.published or row.published
         updated = art.updated or max(art.gathered_at, row.updated, published)
         values = dict(title=art.title, summary=art.summary, body_html=art.body_html, author=art.author,
@@ -333,7 +346,7 @@ class Transaction:
         old = self._category_keys(row.pk)
         self.conn.execute(article_categories.delete().where(article_categories.c.article_pk == row.pk))
         new = self._link_categories(row.pk, art, published)
-        return Saved("updated", frozenset(old | new))
+        return Saved("updated", frozenset(old | new), row.pk)
 
     def _insert(self, art: Article, now: datetime) -> Saved:
         published = art.published or now
@@ -355,7 +368,7 @@ class Transaction:
             content_hash=art.content_hash,
         )).inserted_primary_key[0]
         self._set_origin(art, pk)
-        return Saved("new", frozenset(self._link_categories(pk, art, published)))
+        return Saved("new", frozenset(self._link_categories(pk, art, published)), pk)
 
     def _set_origin(self, art: Article, pk: int) -> None:
         o = origins.c
