@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import traceback
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -40,6 +42,9 @@ class Summary:
     problems: list[Problem] = field(default_factory=list)
     changed_categories: set[str] = field(default_factory=set)
     changed_articles: set[int] = field(default_factory=set)
+    failed_sources: list[str] = field(default_factory=list)
+    deferred: int = 0                                    # files still being written, left for later
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
     written: int = 0
     unchanged: int = 0
 
@@ -63,22 +68,34 @@ def open_store(settings: Settings) -> Store:
     return Store(settings.store.url, id_authority=id_authority(settings.site.feeds_url))
 
 
-def build(settings: Settings, *, now: datetime | None = None, full: bool = False,
-          store: Store | None = None) -> Summary:
-    """Gather every source, then regenerate the output folder."""
+def build(settings: Settings, *, now: datetime | None = None, full: bool = False, store: Store | None = None,
+          sources=None, settle: float = 0.0, should_stop=None) -> Summary:
+    """Gather the sources (all, or those given), then regenerate what changed.
+
+    `settle` > 0 defers files still being written (their size or mtime moved
+    during that many seconds); `should_stop()` ends the gather early, keeping
+    what was read. A source that cannot be read at all is reported and skipped.
+    """
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     own_store = store is None
     store = store or open_store(settings)
     try:
         summary = Summary()
-        for source in settings.sources:
-            gather(settings, store, source, now=now, full=full, summary=summary)
+        for source in (settings.sources if sources is None else sources):
+            try:
+                gather(settings, store, source, now=now, full=full, summary=summary, settle=settle,
+                       should_stop=should_stop)
+            except SourceError as exc:
+                p = Problem(source.name, str(source.path), str(exc))
+                summary.problems.append(p)
+                summary.failed_sources.append(source.name)
+                _report(p, str(source.path))
         if full:
-            summary.written, summary.unchanged = publish_site(settings, store)
+            summary.written, summary.unchanged = publish_site(settings, store, token=summary.token)
         else:
             summary.written, summary.unchanged = publish_site(
                 settings, store, changed_categories=summary.changed_categories,
-                changed_articles=summary.changed_articles)
+                changed_articles=summary.changed_articles, token=summary.token)
         return summary
     finally:
         if own_store:
@@ -86,17 +103,26 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
 
 
 def gather(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
-           summary: Summary) -> None:
+           summary: Summary, settle: float = 0.0, should_stop=None) -> None:
     """Read what is new or changed in one source into the store."""
     source = FolderSource(source_settings)
     summary.sources += 1
-    files = source.scan()
     known = {} if full else store.seen_files(source_settings.name)
+    files = []
+    for state in source.scan():
+        if known.get(state.location) == (state.size, state.mtime_ns):
+            summary.files_skipped += 1
+        else:
+            files.append(state)
+    if settle and files:
+        time.sleep(settle)
+        files, growing = source.settled(files)
+        summary.deferred += growing
     with store.transaction() as tx:
         for state in files:
-            if known.get(state.location) == (state.size, state.mtime_ns):
-                summary.files_skipped += 1
-                continue
+            if should_stop is not None and should_stop():
+                break
+        for state in files:
             summary.files_read += 1
             where = str(source.root / state.location)
             savepoint = tx.conn.begin_nested()
@@ -119,6 +145,7 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
                     summary.changed_categories |= saved.category_keys
                     if saved.outcome != "unchanged":
                         summary.changed_articles.add(saved.article_pk)
+                        tx.set_meta(_PENDING, summary.token)   # a crash before publish: render all next time
                 for p in file_problems:
                     tx.record_problem(p, now)
                     _report(p, where)
@@ -142,13 +169,14 @@ def _report(p: Problem, where: str) -> None:
 
 
 def publish_site(settings: Settings, store: Store, *, changed_categories: set[str] | None = None,
-                 changed_articles: set[int] | None = None) -> tuple[int, int]:
+                 changed_articles: set[int] | None = None, token: str | None = None) -> tuple[int, int]:
     """Render feeds and pages from the store and write those that differ.
 
     With `changed_*` given, only what they touch is rendered (a quiet tick
     renders nothing); everything is rendered when they are None, when the
     configuration or a category's name or place changed since the last
-    publish, or when a feed file has gone missing.
+    publish, when a feed file has gone missing, or when an earlier run
+    stored changes and died before publishing them.
     """
     zone = tz.gettz(settings.site.timezone)
     out = settings.output.dir
@@ -158,7 +186,8 @@ def publish_site(settings: Settings, store: Store, *, changed_categories: set[st
     chans = channels(store.categories(), store.spellings(), overrides)
     by_pk = {c.category_pk: c for c in chans}
     fingerprint = _fingerprint(settings, chans)
-    everything = (changed_categories is None or changed_articles is None
+    pending = store.get_meta(_PENDING)
+    everything = (changed_categories is None or changed_articles is None or (pending and pending != token)
                   or store.get_meta(_FINGERPRINT) != fingerprint
                   or not all((out / c.file(fmt)).exists() for c in chans for fmt in ("rss", "atom")))
     if not everything and not changed_categories and not changed_articles:
@@ -231,10 +260,13 @@ def publish_site(settings: Settings, store: Store, *, changed_categories: set[st
             item, chain(first) if first else [], site_title=settings.site.title,
             lang=settings.site.language, zone=zone, url_of=url_of))
     store.set_meta(_FINGERPRINT, fingerprint)
+    if pending:
+        store.set_meta(_PENDING, "")
     return written, unchanged
 
 
 _FINGERPRINT = "render_fingerprint"
+_PENDING = "publish_pending"
 
 
 def _fingerprint(settings: Settings, chans: list[Channel]) -> str:

@@ -31,14 +31,22 @@ def _parser() -> argparse.ArgumentParser:
     with_config(sub.add_parser("check", help="validate the configuration; list sources and categories"))
     b = with_config(sub.add_parser("build", help="gather new articles and regenerate the feeds once"))
     b.add_argument("--full", action="store_true", help="re-read every file, not only new or changed ones")
+    r = with_config(sub.add_parser("run", help="keep the feeds current on a schedule (Ctrl-C stops)"))
+    r.add_argument("--serve", metavar="HOST:PORT", help="also serve the output folder, e.g. 127.0.0.1:8080")
+    s = with_config(sub.add_parser("serve", help="serve the output folder read-only"))
+    s.add_argument("address", nargs="?", default="127.0.0.1:8080", metavar="HOST:PORT")
+    st = with_config(sub.add_parser("status", help="per source: last run, next run, articles, last error"))
+    st.add_argument("--json", action="store_true", help="machine-readable")
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s: %(message)s" if args.verbose else "%(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s" if args.command == "run"
+                        else "%(message)s")
+    logging.getLogger("feedpub").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)   # its per-job lines drown ours
     try:
         settings = config.load(args.config)
     except config.ConfigError as exc:
@@ -47,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(settings)
+        if args.command == "run":
+            return _run(settings, args)
+        if args.command == "serve":
+            return _serve(settings, args.address)
+        if args.command == "status":
+            return _status(settings, args.json)
         summary = build(settings, full=args.full)
     except StoreError as exc:
         print(f"feedpub: {exc}", file=sys.stderr)
@@ -100,4 +114,78 @@ def _check(settings: config.Settings) -> int:
         print(f"  {ov.title if ov and ov.title else display}  ->  {ov.slug if ov and ov.slug else slug}/"
               f"  ({tally[key]} article(s))")
     print(f"problems: {problems}")
+    return 0
+
+
+def _run(settings: config.Settings, args) -> int:
+    from .scheduler import Publisher
+    from .serve import FeedServer, parse_address
+
+    server = None
+    if args.serve:
+        try:
+            server = FeedServer(settings.output.dir, parse_address(args.serve))
+        except (ValueError, OSError) as exc:
+            print(f"feedpub: cannot serve on {args.serve}: {exc}", file=sys.stderr)
+            return 2
+    publisher = Publisher(settings, verbose=args.verbose)
+    if server:
+        settings.output.dir.mkdir(parents=True, exist_ok=True)
+        server.start()
+        logging.getLogger("feedpub").info("serving %s at %s", settings.output.dir, server.url)
+    try:
+        return publisher.run_forever()
+    finally:
+        if server:
+            server.stop()
+
+
+def _serve(settings: config.Settings, address: str) -> int:
+    from .serve import FeedServer, parse_address
+
+    try:
+        server = FeedServer(settings.output.dir, parse_address(address))
+    except (ValueError, OSError) as exc:
+        print(f"feedpub: cannot serve on {address}: {exc}", file=sys.stderr)
+        return 2
+    print(f"serving {settings.output.dir} at {server.url} (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+    return 0
+
+
+def _status(settings: config.Settings, as_json: bool) -> int:
+    import json
+
+    from .build import open_store
+    from .scheduler import status_document
+
+    store = open_store(settings)
+    try:
+        doc = status_document(store.status())
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True))
+        return 0
+    configured = {s.name for s in settings.sources}
+    rows = {r["source"]: r for r in doc["sources"]}
+    for name in sorted(configured | set(rows)):
+        r = rows.get(name, {})
+        flag = "" if name in configured else "  (no longer configured)"
+        print(f"{name}{flag}")
+        print(f"  last run {r.get('last_run') or 'never'}, last success {r.get('last_success') or 'never'}, "
+              f"next run {r.get('next_run') or '-'}")
+        print(f"  articles {r.get('articles', 0)}; last run: {r.get('last_new', 0)} new, "
+              f"{r.get('last_updated', 0)} updated; files with errors: {r.get('open_errors', 0)}")
+        if r.get("failures"):
+            print(f"  FAILING ({r['failures']} in a row) since {r.get('last_error_at')}: {r.get('last_error')}")
+        elif r.get("last_error"):
+            print(f"  last error {r.get('last_error_at')}: {r.get('last_error')}")
+    for p in doc["processes"]:
+        print(f"process {p['pid']} on {p['host']}: started {p['started']}, heartbeat {p['heartbeat']}")
     return 0

@@ -56,6 +56,11 @@ class Source:
     category: str | None = None
     link_template: str | None = None
     extensions: tuple[str, ...] = (".txt", ".md", ".markdown", ".json", ".html", ".htm")
+    every: float | None = 300.0      # seconds between gathers (None: cron decides)
+    cron: str | None = None          # "*/10 * * * *" in the source's zone
+    jitter: float = 0.0              # seconds of random delay, so many sources don't tick at once
+    misfire_grace: float = 300.0     # a run missed by more than this is skipped, not caught up
+    watch: bool = False              # folder: publish new files as they land
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,15 @@ class _Reader:
             raise self.fail(f"{where}.{key}", f"must be an absolute http(s) URL, not {value!r}")
         return value if value.endswith("/") or key != "feeds_url" else value + "/"
 
+    def duration(self, table: dict, where: str, key: str, default: float) -> float:
+        if key not in table:
+            return default
+        value = table[key]
+        seconds = parse_duration(value) if isinstance(value, str) else None
+        if seconds is None:
+            raise self.fail(f"{where}.{key}", f"must be a duration such as \"30s\", \"5m\" or \"1h\", not {value!r}")
+        return seconds
+
     def local_path(self, raw: str) -> Path:
         p = Path(raw).expanduser()
         return p if p.is_absolute() else (self.path.parent / p)
@@ -185,7 +199,8 @@ def parse(data: dict, path: Path) -> Settings:
         kind = r.str(src, where, "type")
         if kind not in SOURCE_TYPES:
             raise r.fail(f"{where}.type", f"unknown source type {kind!r} (known: {', '.join(SOURCE_TYPES)})")
-        r.known(src, where, {"name", "type", "path", "timezone", "category", "link_template", "extensions"})
+        r.known(src, where, {"name", "type", "path", "timezone", "category", "link_template", "extensions",
+                             "every", "cron", "jitter", "misfire_grace", "watch"})
         folder = r.local_path(r.str(src, where, "path")).resolve()
         if not folder.is_dir():
             raise r.fail(f"{where}.path", f"no such folder: {folder}")
@@ -193,14 +208,26 @@ def parse(data: dict, path: Path) -> Settings:
         if not isinstance(exts, list) or not all(isinstance(e, str) and e.startswith(".") for e in exts):
             raise r.fail(f"{where}.extensions", "must be a list of file endings such as \".txt\"")
         template = r.str(src, where, "link_template", None)
-        if template is not None and "{" not in template:
-            raise r.fail(f"{where}.link_template", "must contain a placeholder such as {stem}")
+        if template is not None:
+            try:
+                template.format(stem="x", path="x", n=0)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise r.fail(f"{where}.link_template", f"placeholders are {{stem}}, {{path}} and {{n}}: {exc}") from None
+        zone = r.zone(src, where, "timezone", site.timezone)
+        every, cron = _schedule(r, src, where, zone)
+        watch = src.get("watch", False)
+        if not isinstance(watch, bool):
+            raise r.fail(f"{where}.watch", "must be true or false")
         sources.append(Source(
             name=name, type=kind, path=folder,
-            timezone=r.zone(src, where, "timezone", site.timezone),
+            timezone=zone,
             category=r.str(src, where, "category", None),
             link_template=template,
             extensions=tuple(e.lower() for e in exts),
+            every=every, cron=cron,
+            jitter=r.duration(src, where, "jitter", min(30.0, (every or 600.0) / 10)),
+            misfire_grace=r.duration(src, where, "misfire_grace", 300.0),
+            watch=watch,
         ))
     names = [x.name for x in sources]
     for name in names:
@@ -223,6 +250,39 @@ def parse(data: dict, path: Path) -> Settings:
 
     return Settings(path=path, site=site, output=output, store=store, sources=tuple(sources),
                     categories=categories)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)")
+_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float | None:
+    """ "90s", "5m", "1h30m" -> seconds; None if it is not a duration."""
+    text = text.strip().lower()
+    pos, total = 0, 0.0
+    for m in _DURATION.finditer(text):
+        if m.start() != pos:
+            return None
+        total += float(m.group(1)) * _UNIT[m.group(2)]
+        pos = m.end()
+    return total if pos == len(text) and text else None
+
+
+def _schedule(r: _Reader, src: dict, where: str, zone: str) -> tuple[float | None, str | None]:
+    if "every" in src and "cron" in src:
+        raise r.fail(where, "give either 'every' or 'cron', not both")
+    cron = r.str(src, where, "cron", None)
+    if cron is not None:
+        from apscheduler.triggers.cron import CronTrigger
+        try:
+            CronTrigger.from_crontab(cron, timezone=zone)
+        except ValueError as exc:
+            raise r.fail(f"{where}.cron", f"not a crontab expression ({exc}): {cron!r}") from None
+        return None, cron
+    every = r.duration(src, where, "every", 300.0)
+    if every < 0.1:
+        raise r.fail(f"{where}.every", "must be at least 0.1s")
+    return every, None
 
 
 def _valid_slug_path(slug: str) -> bool:

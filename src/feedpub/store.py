@@ -9,7 +9,10 @@ indexed query.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
+import socket
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -113,6 +116,30 @@ problems = sa.Table(
     sa.Column("last_seen", UTCDateTime, nullable=False),
     sa.Column("count", sa.Integer, nullable=False),
     sa.Index("ix_problems_where", "source", "location"),
+)
+
+source_status = sa.Table(
+    "source_status", metadata,
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("last_run", UTCDateTime),          # when the last gather ended
+    sa.Column("last_success", UTCDateTime),
+    sa.Column("last_duration", sa.Float),
+    sa.Column("last_error", sa.Text),
+    sa.Column("last_error_at", UTCDateTime),
+    sa.Column("failures", sa.Integer, nullable=False, default=0),   # in a row, for backoff
+    sa.Column("next_run", UTCDateTime),
+    sa.Column("runs", sa.Integer, nullable=False, default=0),
+    sa.Column("last_new", sa.Integer, nullable=False, default=0),
+    sa.Column("last_updated", sa.Integer, nullable=False, default=0),
+    sa.Column("last_problems", sa.Integer, nullable=False, default=0),
+)
+
+processes = sa.Table(
+    "processes", metadata,
+    sa.Column("host", sa.String(255), primary_key=True),
+    sa.Column("pid", sa.Integer, primary_key=True),
+    sa.Column("started", UTCDateTime, nullable=False),
+    sa.Column("heartbeat", UTCDateTime, nullable=False),
 )
 
 meta = sa.Table(
@@ -250,9 +277,67 @@ class Store:
             return conn.execute(sa.select(meta.c.value).where(meta.c.name == name)).scalar()
 
     def set_meta(self, name: str, value: str) -> None:
+        with self.transaction() as tx:
+            tx.set_meta(name, value)
+
+    # -- scheduler state ---------------------------------------------------
+    def record_run(self, source: str, *, ended: datetime, duration: float, new: int = 0, updated: int = 0,
+                   problems: int = 0, error: str | None = None, next_run: datetime | None = None) -> int:
+        """Remember how a gather went; returns the failures in a row (0 on success)."""
+        c = source_status.c
         with self.engine.begin() as conn:
-            if conn.execute(sa.update(meta).where(meta.c.name == name).values(value=value)).rowcount == 0:
-                conn.execute(meta.insert().values(name=name, value=value))
+            row = conn.execute(sa.select(source_status).where(c.source == source)).first()
+            values = dict(last_run=ended, last_duration=duration, next_run=next_run,
+                          runs=(row.runs if row else 0) + 1)
+            if error is None:
+                values.update(last_success=ended, failures=0, last_new=new, last_updated=updated,
+                              last_problems=problems)
+            else:
+                values.update(last_error=error, last_error_at=ended, failures=(row.failures if row else 0) + 1)
+            if row is None:
+                conn.execute(source_status.insert().values(source=source, **{
+                    "failures": 0, "last_new": 0, "last_updated": 0, "last_problems": 0, **values}))
+            else:
+                conn.execute(source_status.update().where(c.source == source).values(**values))
+            return values.get("failures", 0)
+
+    def set_next_run(self, source: str, when: datetime | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(source_status.update().where(source_status.c.source == source).values(next_run=when))
+
+    def status(self) -> dict:
+        """Everything `feedpub status` shows: per source, per process."""
+        with self.engine.connect() as conn:
+            rows = {r.source: dict(r._mapping) for r in conn.execute(sa.select(source_status))}
+            counts = dict(conn.execute(sa.select(origins.c.source, sa.func.count())
+                                       .group_by(origins.c.source)).all())
+            open_problems = dict(conn.execute(sa.select(problems.c.source, sa.func.count())
+                                              .where(problems.c.severity == "error")
+                                              .group_by(problems.c.source)).all())
+            procs = [dict(r._mapping) for r in conn.execute(sa.select(processes).order_by(processes.c.host,
+                                                                                          processes.c.pid))]
+        for name in set(counts) | set(open_problems):
+            rows.setdefault(name, {"source": name})
+        for name, row in rows.items():
+            row["articles"] = counts.get(name, 0)
+            row["open_errors"] = open_problems.get(name, 0)
+        return {"sources": [rows[k] for k in sorted(rows)], "processes": procs}
+
+    def heartbeat(self, host: str, pid: int, now: datetime, started: datetime | None = None) -> None:
+        c = processes.c
+        with self.engine.begin() as conn:
+            done = conn.execute(processes.update().where(c.host == host, c.pid == pid)
+                                .values(heartbeat=now)).rowcount
+            if not done:
+                conn.execute(processes.insert().values(host=host, pid=pid, started=started or now, heartbeat=now))
+
+    def forget_process(self, host: str, pid: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(processes.delete().where(processes.c.host == host, processes.c.pid == pid))
+
+    def run_lock(self) -> RunLock:
+        """The lock that lets one `feedpub run` at a time use this store."""
+        return RunLock(self.url)
 
     def seen_files(self, source: str) -> dict[str, tuple[int, int]]:
         with self.engine.connect() as conn:
@@ -265,6 +350,54 @@ class Store:
             rows = conn.execute(sa.select(problems).order_by(problems.c.source, problems.c.location,
                                                              problems.c.reason))
             return [dict(r._mapping) for r in rows]
+
+
+class StoreLocked(StoreError):
+    """Another publisher holds the store."""
+
+
+class RunLock:
+    """One running publisher per SQLite store.
+
+    An flock on a file beside the database: the kernel releases it when the
+    process dies, however it dies, so a crashed publisher never blocks the
+    next one. (SQLite's own locks can't serve: they are per transaction.)
+    """
+
+    def __init__(self, url: str):
+        self.url = url
+        self.fd: int | None = None
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            self.path = Path(url[len("sqlite:///"):] + ".lock")
+        else:
+            self.path = None
+
+    def acquire(self) -> None:
+        if self.path is None:
+            return
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
+            raise StoreLocked(f"another `feedpub run` ({holder}) is using the store {self.path.with_suffix('')}; "
+                              f"stop it first, or give this one another [store] url") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -289,6 +422,10 @@ class Transaction:
         self.conn = conn
         self.id_authority = id_authority
         self._cat_cache: dict[str, int] = {}
+
+    def set_meta(self, name: str, value: str) -> None:
+        if self.conn.execute(sa.update(meta).where(meta.c.name == name).values(value=value)).rowcount == 0:
+            self.conn.execute(meta.insert().values(name=name, value=value))
 
     # -- files seen ------------------------------------------------------
     def mark_seen(self, source: str, location: str, size: int, mtime_ns: int) -> None:

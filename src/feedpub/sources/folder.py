@@ -44,6 +44,8 @@ class FolderSource:
 
     def scan(self) -> list[FileState]:
         """Every article file below the folder, in a stable order."""
+        if not self.root.is_dir():
+            raise SourceError(f"the folder {self.root} does not exist (any more)")
         found = []
         exts = self.settings.extensions
         for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
@@ -62,6 +64,25 @@ class FolderSource:
                 found.append(FileState(rel, st.st_size, st.st_mtime_ns))
         found.sort(key=lambda f: f.location)
         return found
+
+    def settled(self, states: list[FileState]) -> tuple[list[FileState], int]:
+        """Those files whose size and mtime did not move since `states` was taken.
+
+        A file still growing is left for the next gather (a copy in progress
+        must not be published half). Returns (settled files, how many moved).
+        """
+        ready, moving = [], 0
+        for state in states:
+            try:
+                st = os.stat(self.root / state.location)
+            except OSError:
+                moving += 1          # gone again (renamed away, deleted): nothing to read
+                continue
+            if (st.st_size, st.st_mtime_ns) == (state.size, state.mtime_ns):
+                ready.append(state)
+            else:
+                moving += 1
+        return ready, moving
 
     def read(self, state: FileState) -> list[RawArticle]:
         """Read one file into its articles, or raise SourceError."""

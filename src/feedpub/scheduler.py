@@ -1,0 +1,251 @@
+"""`feedpub run`: keep the feeds current, unattended, for months.
+
+APScheduler 3.x (the stable line) runs one job per source on its `every` or
+`cron` schedule, coalesced, one instance at a time, with jitter. All jobs run
+on a single worker thread: feedgen switches the process locale while it
+renders and SQLite wants one writer, and a tick that only stats files is cheap.
+Folder sources may also be watched (watchdog): events are debounced into one
+gather, so 1,000 files copied at once cause one regeneration, not 1,000.
+
+Everything a restart needs is in the store; the process holds nothing that
+would be lost by `kill -9` except the work in progress, and every file it
+writes is either the old or the new complete version.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from . import publish
+from .build import build, open_store
+from .config import Settings, Source
+
+log = logging.getLogger("feedpub.run")
+
+MAX_BACKOFF = 3600.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Publisher:
+    """The long-running publisher: schedule, watch, gather, regenerate."""
+
+    def __init__(self, settings: Settings, *, settle: float = 0.2, debounce: float = 0.25,
+                 max_delay: float = 1.2, verbose: bool = False):
+        self.settings = settings
+        self.settle = settle            # a file must stand still this long before it is read
+        self.debounce = debounce        # quiet time after the last watch event
+        self.max_delay = max_delay      # ... but never longer than this after the first
+        self.verbose = verbose
+        self.store = open_store(settings)
+        self.lock = self.store.run_lock()
+        self.stopping = threading.Event()
+        self.host, self.pid = socket.gethostname(), os.getpid()
+        self.started = _utcnow().replace(microsecond=0)
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone=timezone.utc,
+        )
+        self._retry_at: dict[str, float] = {}
+        self._first_poke: dict[str, float] = {}
+        self._poke_lock = threading.Lock()
+        self._observers = []
+        self._tick_lock = threading.Lock()
+        self.ticks = 0                  # gathers run, for tests and status
+        self.regenerations = 0          # ticks that wrote at least one file
+
+    # -- life cycle --------------------------------------------------------
+    def start(self) -> None:
+        self.lock.acquire()             # raises StoreLocked: a second `run` refuses
+        self.store.heartbeat(self.host, self.pid, self.started, started=self.started)
+        removed = publish.remove_stale_temp_files(self.settings.output.dir, older_than=0)
+        if removed:
+            log.info("removed %d temporary file(s) left by an earlier process", removed)
+        for source in self.settings.sources:
+            self.scheduler.add_job(
+                self.tick, self._trigger(source), args=[source.name], id=f"gather:{source.name}",
+                name=f"gather {source.name}", next_run_time=_utcnow(),        # first run at start-up
+                misfire_grace_time=max(1, int(source.misfire_grace)), coalesce=True, max_instances=1)
+            if source.watch:
+                self._watch(source)
+        self.scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=30), id="heartbeat")
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        """Finish the write in progress, then stop. Idempotent."""
+        self.stopping.set()
+        for obs in self._observers:
+            obs.stop()
+        for obs in self._observers:
+            obs.join(timeout=5)
+        self._observers.clear()
+        if self.scheduler.running:
+            # Not shutdown(wait=True): it holds the job store lock while it
+            # waits, and a running tick asks the job store for its next run.
+            self.scheduler.shutdown(wait=False)
+        with self._tick_lock:                     # the tick in progress finishes its writes
+            pass
+        try:
+            self.store.forget_process(self.host, self.pid)
+        finally:
+            self.lock.release()
+            self.store.close()
+
+    def _trigger(self, source: Source):
+        if source.cron:
+            return CronTrigger.from_crontab(source.cron, timezone=source.timezone)
+        return IntervalTrigger(seconds=source.every, jitter=source.jitter or None)
+
+    def _heartbeat(self) -> None:
+        self.store.heartbeat(self.host, self.pid, _utcnow().replace(microsecond=0))
+
+    # -- watching ----------------------------------------------------------
+    def _watch(self, source: Source) -> None:
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        publisher = self
+
+        class Poke(FileSystemEventHandler):
+            def on_any_event(self, event):
+                if event.event_type in ("created", "modified", "moved", "closed", "deleted") \
+                        and not event.is_directory:
+                    publisher.poke(source.name)
+
+        observer = Observer()
+        observer.schedule(Poke(), str(source.path), recursive=True)
+        observer.daemon = True
+        observer.start()
+        self._observers.append(observer)
+
+    def poke(self, name: str) -> None:
+        """Something changed in a watched folder: gather soon, once per burst."""
+        if self.stopping.is_set():
+            return
+        now = time.monotonic()
+        with self._poke_lock:
+            first = self._first_poke.setdefault(name, now)
+            delay = min(self.debounce, max(0.0, first + self.max_delay - now))
+            run_at = _utcnow() + timedelta(seconds=delay)
+            try:
+                self.scheduler.add_job(self._watch_tick, DateTrigger(run_date=run_at), args=[name],
+                                       id=f"watch:{name}", replace_existing=True, misfire_grace_time=60)
+            except Exception:  # the scheduler is shutting down
+                pass
+
+    def _watch_tick(self, name: str) -> None:
+        with self._poke_lock:
+            self._first_poke.pop(name, None)
+        self.tick(name)
+
+    # -- one gather ----------------------------------------------------------
+    def tick(self, name: str) -> None:
+        """Gather one source and regenerate the feeds it changed."""
+        with self._tick_lock:
+            if not self.stopping.is_set():
+                self._tick(name)
+
+    def _tick(self, name: str) -> None:
+        source = next(s for s in self.settings.sources if s.name == name)
+        if time.monotonic() < self._retry_at.get(name, 0.0):
+            return                                    # backing off after failures
+        started = time.monotonic()
+        error = None
+        summary = None
+        try:
+            summary = build(self.settings, store=self.store, sources=[source], settle=self.settle,
+                            should_stop=self.stopping.is_set)
+            if summary.failed_sources:
+                error = "; ".join(p.reason for p in summary.problems if p.location == str(source.path))
+        except Exception as exc:                      # a source that raises costs its own tick only
+            error = f"{exc.__class__.__name__}: {exc}"
+            log.debug("tick %s failed", name, exc_info=True)
+        duration = time.monotonic() - started
+        self.ticks += 1
+        next_run = self._next_run(name)
+        failures = self.store.record_run(
+            name, ended=_utcnow().replace(microsecond=0), duration=duration, error=error, next_run=next_run,
+            new=summary.articles["new"] if summary else 0, updated=summary.articles["updated"] if summary else 0,
+            problems=len(summary.problems) if summary else 0)
+        if error:
+            backoff = min(MAX_BACKOFF, (source.every or 60.0) * (2 ** (failures - 1)))
+            self._retry_at[name] = time.monotonic() + backoff * 0.9
+            log.error("%s: failed (%d in a row; next try in %.0fs): %s", name, failures, backoff, error)
+        else:
+            self._retry_at.pop(name, None)
+            self._log_tick(name, summary, duration)
+            if summary.written:
+                self.regenerations += 1
+            if summary.deferred:
+                self.poke(name)                       # files still being written: look again soon
+        self._write_status()
+
+    def _next_run(self, name: str) -> datetime | None:
+        if self.stopping.is_set():
+            return None
+        job = self.scheduler.get_job(f"gather:{name}")
+        return job.next_run_time if job is not None else None
+
+    def _log_tick(self, name: str, summary, duration: float) -> None:
+        a = summary.articles
+        busy = a["new"] or a["updated"] or summary.problems or summary.written
+        if busy or self.verbose:
+            log.info("%s: %d new, %d updated, %d unchanged, %d problem(s); %d file(s) written (%.2fs)",
+                     name, a["new"], a["updated"], a["unchanged"], len(summary.problems), summary.written, duration)
+
+    def _write_status(self) -> None:
+        """`<output>/status.json`: the last success per source, for monitoring."""
+        try:
+            data = status_document(self.store.status())
+            publish.write_if_changed(self.settings.output.dir, "status.json",
+                                     json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode())
+        except Exception as exc:
+            log.warning("could not write status.json: %s", exc)
+
+    # -- foreground ----------------------------------------------------------
+    def run_forever(self) -> int:
+        """Run until SIGINT/SIGTERM; a second signal exits at once."""
+        import signal
+
+        def first(signum, frame):
+            if self.stopping.is_set():
+                os._exit(130)
+            log.info("stopping (%s): finishing the write in progress; a second signal exits at once",
+                     signal.Signals(signum).name)
+            self.stopping.set()
+
+        signal.signal(signal.SIGINT, first)
+        signal.signal(signal.SIGTERM, first)
+        self.start()
+        log.info("feedpub run: %d source(s); output %s; Ctrl-C stops", len(self.settings.sources),
+                 self.settings.output.dir)
+        while not self.stopping.wait(0.5):
+            pass
+        self.stop()
+        log.info("stopped")
+        return 0
+
+
+def status_document(status: dict) -> dict:
+    """The store's status as JSON-ready data."""
+    def iso(v):
+        return v.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if isinstance(v, datetime) else v
+    return {
+        "sources": [{k: iso(v) for k, v in row.items()} for row in status["sources"]],
+        "processes": [{k: iso(v) for k, v in row.items()} for row in status["processes"]],
+    }

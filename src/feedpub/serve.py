@@ -1,0 +1,208 @@
+"""Serve the output folder read-only, with the headers feed readers rely on.
+
+The files are the product and any static server will do (see the README's
+nginx snippet); this one is for `feedpub serve` and `feedpub run --serve`:
+the right content types, strong ETags and Last-Modified with 304s, HEAD,
+gzip when asked, and nothing outside the folder, ever.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import gzip
+import hashlib
+import logging
+import os
+import threading
+from functools import lru_cache
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from . import __version__
+
+log = logging.getLogger("feedpub.serve")
+
+_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".opml": "text/x-opml; charset=utf-8",
+    ".xsl": "text/xsl; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".ico": "image/x-icon",
+}
+_COMPRESSIBLE = ("text/", "application/rss+xml", "application/atom+xml", "application/xml",
+                 "application/feed+json", "application/json", "image/svg+xml")
+
+
+def content_type(path: Path, head: bytes) -> str:
+    """Feeds by what they are, not only by their name (archives are *.xml too)."""
+    ext = path.suffix.lower()
+    if ext == ".xml":
+        start = head[:1024]
+        if b"<rss" in start:
+            return "application/rss+xml; charset=utf-8"
+        if b"<feed" in start:
+            return "application/atom+xml; charset=utf-8"
+        return "application/xml; charset=utf-8"
+    if ext == ".json":
+        return "application/feed+json; charset=utf-8" if b"jsonfeed.org" in head[:1024] \
+            else "application/json; charset=utf-8"
+    return _TYPES.get(ext, "application/octet-stream")
+
+
+@lru_cache(maxsize=1024)
+def _load(path: str, mtime_ns: int, size: int) -> tuple[bytes, str]:
+    """File bytes and strong ETag, cached by (path, mtime, size)."""
+    data = Path(path).read_bytes()
+    return data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+
+
+@lru_cache(maxsize=256)
+def _gzipped(path: str, mtime_ns: int, size: int) -> bytes:
+    data, _ = _load(path, mtime_ns, size)
+    return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def _accepts_gzip(header: str | None) -> bool:
+    for part in (header or "").split(","):
+        token, _, params = part.strip().partition(";")
+        if token.strip().lower() in ("gzip", "*"):
+            q = params.strip()
+            return not (q.startswith("q=") and float(q[2:] or 0) == 0)
+    return False
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = f"feedpub/{__version__}"
+    root: Path = Path(".")
+
+    def log_message(self, fmt, *args):
+        log.debug("%s %s", self.address_string(), fmt % args)
+
+    def do_HEAD(self):
+        self._serve(head=True)
+
+    def do_GET(self):
+        self._serve(head=False)
+
+    def _resolve(self) -> Path | None:
+        raw = unquote(urlsplit(self.path).path)
+        if "\x00" in raw or "\\" in raw:
+            return None
+        parts = [p for p in raw.split("/") if p]
+        if any(p in (".", "..") for p in parts):
+            return None
+        target = self.root.joinpath(*parts) if parts else self.root
+        try:
+            real = Path(os.path.realpath(target))
+        except (OSError, ValueError):
+            return None
+        if real != self.root and self.root not in real.parents:
+            return None
+        if real.is_dir():
+            real = real / "index.html"            # never a listing
+        if not real.is_file() or any(p.startswith(".") for p in parts):
+            return None
+        return real
+
+    def _serve(self, head: bool) -> None:
+        path = self._resolve()
+        if path is None:
+            self.send_error(HTTPStatus.NOT_FOUND, "Not found")
+            return
+        try:
+            st = path.stat()
+            data, etag = _load(str(path), st.st_mtime_ns, st.st_size)
+        except OSError:
+            self.send_error(HTTPStatus.NOT_FOUND, "Not found")
+            return
+        ctype = content_type(path, data)
+        use_gzip = ctype.startswith(_COMPRESSIBLE) and _accepts_gzip(self.headers.get("Accept-Encoding")) \
+            and len(data) > 200
+        if use_gzip:
+            etag = etag[:-1] + '-gz"'
+        last_modified = email.utils.formatdate(st.st_mtime, usegmt=True)
+        if self._not_modified(etag, int(st.st_mtime)):
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", last_modified)
+            self.send_header("Vary", "Accept-Encoding")
+            self.end_headers()
+            return
+        body = _gzipped(str(path), st.st_mtime_ns, st.st_size) if use_gzip else data
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", etag)
+        self.send_header("Last-Modified", last_modified)
+        self.send_header("Cache-Control", "public, max-age=60")
+        self.send_header("Vary", "Accept-Encoding")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        if use_gzip:
+            self.send_header("Content-Encoding", "gzip")
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _not_modified(self, etag: str, mtime: int) -> bool:
+        inm = self.headers.get("If-None-Match")
+        if inm is not None:
+            tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
+            return "*" in tags or etag in tags
+        ims = self.headers.get("If-Modified-Since")
+        if ims:
+            try:
+                since = email.utils.parsedate_to_datetime(ims)
+            except (TypeError, ValueError):
+                return False
+            return since is not None and since.timestamp() >= mtime
+        return False
+
+    def send_error(self, code, message=None, explain=None):
+        # No server-generated HTML beyond a line: nothing to reflect, nothing to list.
+        body = f"{code} {message or ''}\n".encode()
+        self.send_response(code, message)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """ "127.0.0.1:8080" or ":8080" or "8080" -> (host, port)."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"not an address: {text!r} (use HOST:PORT, e.g. 127.0.0.1:8080)")
+    return (host.strip("[]") or "127.0.0.1"), int(port)
+
+
+class FeedServer:
+    """A threaded server over one folder, startable in the background."""
+
+    def __init__(self, root: Path, address: tuple[str, int]):
+        handler = type("BoundHandler", (Handler,), {"root": Path(os.path.realpath(root))})
+        self.httpd = ThreadingHTTPServer(address, handler)
+        self.httpd.daemon_threads = True
+        self.thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def start(self) -> FeedServer:
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="feedpub-serve", daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def serve_forever(self) -> None:
+        self.httpd.serve_forever()

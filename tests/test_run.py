@@ -1,0 +1,260 @@
+"""`feedpub run` with a real scheduler, real files and real processes.
+
+No sleeps longer than needed: every wait polls for its condition with a deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from feedpub.scheduler import Publisher
+from feedpub.store import StoreLocked
+from conftest import dump
+
+HYXW = "首頁 > 物流資訊 > 行業新聞"
+
+
+def wait_for(cond, timeout=10.0, step=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def configure(site, **source_options):
+    text = site.config_path.read_text()
+    extra = "".join(f"{k} = {v!r}\n".replace("'", '"').replace("True", "true").replace("False", "false")
+                    for k, v in source_options.items())
+    site.config_path.write_text(text.replace('path = "inbox"\n', 'path = "inbox"\n' + extra))
+
+
+def titles(site, rel="rss.xml"):
+    path = site.out / rel
+    if not path.exists():
+        return set()
+    return {e.title for e in feedparser.parse(path.read_bytes()).entries}
+
+
+def drop(site, name, title, when="2020/6/1 22:46:13"):
+    """A file as a copy lands: written elsewhere, renamed in."""
+    tmp = site.root / (name + ".incoming")
+    tmp.write_text(dump(HYXW, title, when, "來處"), encoding="utf-8")
+    os.replace(tmp, site.inbox / name)
+
+
+@pytest.fixture
+def publisher_for(site):
+    started = []
+
+    def make(**options):
+        configure(site, **options)
+        p = Publisher(site.settings())
+        p.start()
+        started.append(p)
+        return p
+
+    yield make
+    for p in started:
+        if not p.stopping.is_set():
+            p.stop()
+
+
+def test_a_new_file_is_published_on_the_next_tick(site, publisher_for):
+    site.write("a.txt", dump(HYXW, "第一篇", "2020/6/1 10:00:00", "來處"))
+    p = publisher_for(every="0.5s", jitter="0s")
+    wait_for(lambda: "第一篇" in titles(site))                      # first run at start-up
+    drop(site, "b.txt", "第二篇")
+    wait_for(lambda: "第二篇" in titles(site), timeout=5)
+    status = p.store.status()["sources"][0]
+    assert status["source"] == "inbox" and status["articles"] == 2 and status["failures"] == 0
+    assert (site.out / "status.json").exists()
+
+
+def test_a_watched_folder_publishes_within_2_seconds(site, publisher_for):
+    p = publisher_for(every="1h", watch=True)
+    wait_for(lambda: p.ticks >= 1)
+    for n in range(3):
+        t0 = time.monotonic()
+        drop(site, f"w{n}.txt", f"觀察{n}")
+        wait_for(lambda: f"觀察{n}" in titles(site), timeout=5, step=0.01)
+        assert time.monotonic() - t0 < 2.0
+
+
+def test_a_burst_of_1000_files_gives_few_regenerations(site, publisher_for):
+    p = publisher_for(every="1h", watch=True)
+    wait_for(lambda: p.ticks >= 1)
+    before = p.regenerations
+    for n in range(1000):
+        site.write(f"burst/{n:04d}.txt", dump(HYXW, f"批量{n:04d}", f"2020/6/1 10:{n // 60 % 60:02d}:{n % 60:02d}",
+                                              "來處"), mtime=time_now())
+    wait_for(lambda: p.store.article_count() == 1000, timeout=30, step=0.1)
+    wait_for(lambda: "批量0999" in titles(site) or None, timeout=10)
+    time.sleep(1.5)                                   # let any trailing debounced tick happen
+    assert 1 <= p.regenerations - before <= 3
+
+
+def time_now():
+    from datetime import datetime, timezone
+    return datetime.now(timezone.utc)
+
+
+def test_a_quiet_tick_rewrites_no_feed(site, publisher_for):
+    site.write("a.txt", dump(HYXW, "甲", "2020/6/1 10:00:00", "來處"))
+    p = publisher_for(every="0.2s", jitter="0s")
+    wait_for(lambda: p.ticks >= 1 and "甲" in titles(site))
+    before = {k: v for k, v in site.snapshot().items() if k != "status.json"}
+    ticks = p.ticks
+    wait_for(lambda: p.ticks >= ticks + 3)
+    after = {k: v for k, v in site.snapshot().items() if k != "status.json"}
+    assert after == before
+
+
+def test_a_failing_source_does_not_stop_another(site, publisher_for):
+    other = site.root / "other"
+    other.mkdir()
+    site.config_path.write_text(site.config_path.read_text() +
+                                '\n[[sources]]\nname = "other"\ntype = "folder"\npath = "other"\n'
+                                'every = "0.3s"\njitter = "0s"\n')
+    configure(site, every="0.3s", jitter="0s")
+    settings = site.settings()
+    other.rmdir()                                     # gone after the configuration was checked
+    p = Publisher(settings)
+    p.start()
+    try:
+        drop(site, "a.txt", "照常發佈")
+        wait_for(lambda: "照常發佈" in titles(site), timeout=5)
+        rows = {r["source"]: r for r in p.store.status()["sources"]}
+        wait_for(lambda: {r["source"]: r for r in p.store.status()["sources"]}.get("other", {}).get("failures"))
+        rows = {r["source"]: r for r in p.store.status()["sources"]}
+        assert "does not exist" in rows["other"]["last_error"]
+        assert rows["inbox"]["failures"] == 0
+    finally:
+        p.stop()
+
+
+def test_a_second_publisher_on_the_same_store_refuses(site, publisher_for):
+    publisher_for(every="1h")
+    second = Publisher(site.settings())
+    with pytest.raises(StoreLocked, match="another `feedpub run`"):
+        second.start()
+    second.store.close()
+
+
+def test_restart_keeps_ids_and_dates(site):
+    configure(site, every="0.2s", jitter="0s")
+    site.write("a.txt", dump(HYXW, "無日期", None, "來處"))
+    p = Publisher(site.settings())
+    p.start()
+    wait_for(lambda: "無日期" in titles(site))
+    p.stop()
+    first = feedparser.parse((site.out / "atom.xml").read_bytes()).entries[0]
+    os.utime(site.inbox / "a.txt")                    # touched: read again after the restart
+    p = Publisher(site.settings())
+    p.start()
+    try:
+        wait_for(lambda: p.ticks >= 2)
+    finally:
+        p.stop()
+    again = feedparser.parse((site.out / "atom.xml").read_bytes()).entries
+    assert [(e.id, e.published, e.updated) for e in again] == [(first.id, first.published, first.updated)]
+
+
+# -- real processes and signals ------------------------------------------------
+
+def start_run(site, *extra):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "feedpub", "run", "--config", str(site.config_path), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+
+def many_articles(site, n):
+    for i in range(n):
+        site.write(f"bulk/{i:05d}.txt", dump(HYXW if i % 2 else "首頁 > 物流資訊 > 港口航運", f"文章{i:05d}",
+                                             f"2020/{i % 12 + 1}/{i % 28 + 1} 10:{i // 60 % 60:02d}:{i % 60:02d}",
+                                             "來處", "正文。" * 20))
+
+
+def feeds_are_whole(out: Path) -> None:
+    for path in out.rglob("*.xml"):
+        parsed = feedparser.parse(path.read_bytes())
+        assert not parsed.bozo, (path, parsed.bozo_exception)
+
+
+def test_sigterm_during_regeneration_finishes_cleanly(site):
+    configure(site, every="1h")
+    many_articles(site, 1500)
+    proc = start_run(site)
+    try:
+        wait_for(lambda: (site.out / "articles").exists(), timeout=60, step=0.01)   # publishing has begun
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        assert time.monotonic() - t0 < 10
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert list(site.out.rglob("*.tmp")) == []
+    feeds_are_whole(site.out)
+    # the next start carries on and publishes everything
+    (site.out / "status.json").unlink(missing_ok=True)
+    proc = start_run(site)
+    try:
+        wait_for(lambda: (site.out / "status.json").exists(), timeout=60, step=0.05)   # its first tick is done
+        assert len(titles(site, "atom.xml")) == 50
+        assert len(list((site.out / "articles").rglob("*.html"))) == 1500
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+
+
+def test_kill_9_leaves_whole_files_and_the_next_start_carries_on(site):
+    configure(site, every="1h")
+    many_articles(site, 1500)
+    proc = start_run(site)
+    try:
+        wait_for(lambda: (site.out / "articles").exists(), timeout=60, step=0.01)
+        time.sleep(0.3)
+        proc.kill()
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    feeds_are_whole(site.out)                        # old or new, never half
+    (site.out / "status.json").unlink(missing_ok=True)
+    proc = start_run(site)                           # the lock died with the process
+    try:
+        wait_for(lambda: (site.out / "status.json").exists(), timeout=60, step=0.05)
+        assert len(titles(site, "wu-liu-zi-xun/gang-kou-hang-yun/atom.xml")) == 50
+        assert len(list((site.out / "articles").rglob("*.html"))) == 1500
+        assert not list(site.out.rglob("*.tmp"))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    feeds_are_whole(site.out)
+
+
+def test_second_run_process_refuses_with_a_clear_message(site):
+    configure(site, every="1h")
+    first = start_run(site)
+    try:
+        wait_for(lambda: (site.root / "state" / "feedpub.db.lock").exists() and (site.out / "rss.xml").exists(),
+                 timeout=30)
+        second = subprocess.run([sys.executable, "-m", "feedpub", "run", "--config", str(site.config_path)],
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2
+        assert "another `feedpub run`" in second.stderr and str(first.pid) in second.stderr
+        assert first.poll() is None
+    finally:
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=10) == 0

@@ -1,0 +1,110 @@
+"""The output folder over real HTTP on 127.0.0.1: types, validators, HEAD, gzip, escapes."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import email.utils
+
+import pytest
+
+from feedpub.serve import FeedServer
+from conftest import dump
+
+
+@pytest.fixture
+def served(site):
+    site.write("a.txt", dump("首頁 > 物流資訊 > 行業新聞", "標題" * 30, "2020/6/1 22:46:13", "來處", "正文。" * 100))
+    site.build()
+    (site.root / "secret.txt").write_text("outside")
+    (site.out / ".hidden").write_text("hidden")
+    (site.out / "empty-dir").mkdir()
+    server = FeedServer(site.out, ("127.0.0.1", 0)).start()
+    host, port = server.httpd.server_address[:2]
+    yield site, host, port
+    server.stop()
+
+
+def request(host, port, method, path, headers=None):
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn.request(method, path, headers=headers or {})
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    return resp, body
+
+
+@pytest.mark.parametrize("path,ctype", [
+    ("/rss.xml", "application/rss+xml; charset=utf-8"),
+    ("/atom.xml", "application/atom+xml; charset=utf-8"),
+    ("/wu-liu-zi-xun/hang-ye-xin-wen/rss.xml", "application/rss+xml; charset=utf-8"),
+    ("/feeds.opml", "text/x-opml; charset=utf-8"),
+    ("/", "text/html; charset=utf-8"),
+    ("/wu-liu-zi-xun/", "text/html; charset=utf-8"),
+])
+def test_content_types(served, path, ctype):
+    site, host, port = served
+    resp, body = request(host, port, "GET", path)
+    assert resp.status == 200 and resp.getheader("Content-Type") == ctype
+    rel = path.lstrip("/") + ("index.html" if path.endswith("/") else "")
+    assert body == (site.out / rel).read_bytes()
+
+
+def test_etag_and_last_modified_give_304(served):
+    site, host, port = served
+    resp, _ = request(host, port, "GET", "/rss.xml")
+    etag, lm = resp.getheader("ETag"), resp.getheader("Last-Modified")
+    assert etag.startswith('"') and not etag.startswith("W/")
+    assert email.utils.parsedate_to_datetime(lm)
+    r304, body = request(host, port, "GET", "/rss.xml", {"If-None-Match": etag})
+    assert (r304.status, body, r304.getheader("ETag")) == (304, b"", etag)
+    r304, body = request(host, port, "GET", "/rss.xml", {"If-Modified-Since": lm})
+    assert (r304.status, body) == (304, b"")
+    r200, _ = request(host, port, "GET", "/rss.xml", {"If-None-Match": '"something-else"'})
+    assert r200.status == 200
+    r200, _ = request(host, port, "GET", "/rss.xml", {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"})
+    assert r200.status == 200
+
+
+def test_etag_changes_when_the_feed_does(served):
+    site, host, port = served
+    first, _ = request(host, port, "GET", "/rss.xml")
+    site.write("b.txt", dump("首頁 > 物流資訊 > 行業新聞", "新文章", "2020/6/2 22:46:13", "來處"))
+    site.build()
+    second, body = request(host, port, "GET", "/rss.xml", {"If-None-Match": first.getheader("ETag")})
+    assert second.status == 200 and "新文章".encode() in body
+    assert second.getheader("ETag") != first.getheader("ETag")
+
+
+def test_head_has_headers_and_no_body(served):
+    site, host, port = served
+    resp, body = request(host, port, "HEAD", "/atom.xml")
+    assert resp.status == 200 and body == b""
+    assert int(resp.getheader("Content-Length")) == (site.out / "atom.xml").stat().st_size
+
+
+def test_gzip_when_asked(served):
+    site, host, port = served
+    resp, body = request(host, port, "GET", "/rss.xml", {"Accept-Encoding": "gzip, deflate"})
+    assert resp.getheader("Content-Encoding") == "gzip" and resp.getheader("Vary") == "Accept-Encoding"
+    assert gzip.decompress(body) == (site.out / "rss.xml").read_bytes()
+    etag = resp.getheader("ETag")
+    again, _ = request(host, port, "GET", "/rss.xml", {"Accept-Encoding": "gzip", "If-None-Match": etag})
+    assert again.status == 304
+    plain, body = request(host, port, "GET", "/rss.xml", {"Accept-Encoding": "gzip;q=0"})
+    assert plain.getheader("Content-Encoding") is None and body == (site.out / "rss.xml").read_bytes()
+
+
+@pytest.mark.parametrize("path", ["/../secret.txt", "/%2e%2e/secret.txt", "/wu-liu-zi-xun/../../secret.txt",
+                                  "/..%2fsecret.txt", "/.hidden", "/empty-dir/", "/nope.xml", "/%00"])
+def test_nothing_outside_the_folder_and_no_listings(served, path):
+    site, host, port = served
+    resp, body = request(host, port, "GET", path)
+    assert resp.status == 404
+    assert b"outside" not in body and b"hidden" not in body and b"<a " not in body
+
+
+def test_other_methods_are_refused(served):
+    _, host, port = served
+    resp, _ = request(host, port, "POST", "/rss.xml")
+    assert resp.status == 501
