@@ -28,6 +28,8 @@ from .render import feeds as render_feeds
 from .render import pages
 from .render.layout import Channel, absolute, channels
 from .sources.folder import FolderSource, SourceError
+from .sources.http import Http
+from .sources.web import WebSource
 from .store import Store, id_authority
 
 log = logging.getLogger("feedpub")
@@ -105,8 +107,17 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
 def gather(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
            summary: Summary, settle: float = 0.0, should_stop=None) -> None:
     """Read what is new or changed in one source into the store."""
-    source = FolderSource(source_settings)
     summary.sources += 1
+    if source_settings.type == "web":
+        _gather_web(settings, store, source_settings, now=now, full=full, summary=summary)
+    else:
+        _gather_folder(settings, store, source_settings, now=now, full=full, summary=summary, settle=settle,
+                       should_stop=should_stop)
+
+
+def _gather_folder(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
+                   summary: Summary, settle: float, should_stop) -> None:
+    source = FolderSource(source_settings)
     known = {} if full else store.seen_files(source_settings.name)
     files = []
     for state in source.scan():
@@ -121,47 +132,80 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
     with store.transaction() as tx:
         for state in files:
             if should_stop is not None and should_stop():
-                break
-        for state in files:
+                break                      # what was read so far is kept and published
             summary.files_read += 1
-            where = str(source.root / state.location)
-            savepoint = tx.conn.begin_nested()
-            try:
-                tx.clear_problems(source_settings.name, state.location)
-                usable, file_problems = True, []
-                try:
-                    raws = source.read(state)
-                except SourceError as exc:
-                    raws, usable = [], False
-                    file_problems.append(Problem(source_settings.name, state.location, str(exc)))
-                for raw in raws:
-                    article, probs = normalize(raw, now=now, summary_length=settings.output.summary_length)
-                    file_problems.extend(probs)
-                    if article is None:
-                        usable = False
-                        continue
-                    saved = tx.save(article, now)
-                    summary.articles[saved.outcome] += 1
-                    summary.changed_categories |= saved.category_keys
-                    if saved.outcome != "unchanged":
-                        summary.changed_articles.add(saved.article_pk)
-                        tx.set_meta(_PENDING, summary.token)   # a crash before publish: render all next time
-                for p in file_problems:
-                    tx.record_problem(p, now)
-                    _report(p, where)
-                summary.problems.extend(file_problems)
-                if usable:
-                    tx.mark_seen(source_settings.name, state.location, state.size, state.mtime_ns)
-                else:
-                    tx.forget_seen(source_settings.name, state.location)
-                savepoint.commit()
-            except Exception as exc:  # a bug must cost one file, not the run
-                savepoint.rollback()
-                p = Problem(source_settings.name, state.location,
-                            f"internal error: {exc.__class__.__name__}: {exc}")
-                log.debug("%s", traceback.format_exc())
-                _report(p, where)
-                summary.problems.append(p)
+            usable = _ingest(tx, settings, summary, now, source_settings.name, state.location,
+                             str(source.root / state.location), lambda state=state: source.read(state))
+            if usable:
+                tx.mark_seen(source_settings.name, state.location, state.size, state.mtime_ns)
+            elif usable is not None:
+                tx.forget_seen(source_settings.name, state.location)   # retried next time
+
+
+def _gather_web(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
+                summary: Summary) -> None:
+    web = source_settings.web
+    memory = {} if full else store.http_memory(source_settings.name)
+    with Http(contact=settings.site.link, user_agent=web.user_agent, timeout=web.timeout, retries=web.retries,
+              delay=web.delay, concurrency=web.concurrency, robots=web.robots) as http:
+        result = WebSource(source_settings, http).gather(memory)
+        summary.files_read += http.requests
+    if not result.listings and not result.unchanged and result.problems:
+        raise SourceError("no listing page could be fetched: " + "; ".join(
+            f"{p.location}: {p.reason}" for p in result.problems[:3]))
+    with store.transaction() as tx:
+        for raw in result.articles:
+            _ingest(tx, settings, summary, now, source_settings.name, raw.location, raw.location,
+                    lambda raw=raw: [raw])
+        for p in result.problems:
+            tx.record_problem(p, now)
+            _report(p, p.location)
+        summary.problems.extend(result.problems)
+        for url, values in sorted(result.remember.items()):
+            tx.remember_http(source_settings.name, url, values)
+
+
+def _ingest(tx, settings: Settings, summary: Summary, now: datetime, source: str, location: str, where: str,
+            read) -> bool | None:
+    """Read, normalize and store what one file or page holds, in a savepoint.
+
+    Returns True if it was usable, False if not (retry it), None if feedpub
+    itself failed on it (reported; a bug must cost one file, not the run).
+    """
+    savepoint = tx.conn.begin_nested()
+    try:
+        tx.clear_problems(source, location)
+        usable, problems = True, []
+        try:
+            raws = read()
+        except SourceError as exc:
+            raws, usable = [], False
+            problems.append(Problem(source, location, str(exc)))
+        for raw in raws:
+            article, probs = normalize(raw, now=now, summary_length=settings.output.summary_length)
+            problems.extend(probs)
+            if article is None:
+                usable = False
+                continue
+            saved = tx.save(article, now)
+            summary.articles[saved.outcome] += 1
+            summary.changed_categories |= saved.category_keys
+            if saved.outcome != "unchanged":
+                summary.changed_articles.add(saved.article_pk)
+                tx.set_meta(_PENDING, summary.token)   # a crash before publish: render all next time
+        for p in problems:
+            tx.record_problem(p, now)
+            _report(p, where)
+        summary.problems.extend(problems)
+        savepoint.commit()
+        return usable
+    except Exception as exc:
+        savepoint.rollback()
+        p = Problem(source, location, f"internal error: {exc.__class__.__name__}: {exc}")
+        log.debug("%s", traceback.format_exc())
+        _report(p, where)
+        summary.problems.append(p)
+        return None
 
 
 def _report(p: Problem, where: str) -> None:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from dateutil import tz
 
 DEFAULT_CONFIG = Path("config/feedpub.toml")
-SOURCE_TYPES = ("folder",)
+SOURCE_TYPES = ("folder", "web")
 
 
 class ConfigError(Exception):
@@ -48,10 +48,46 @@ class Store:
 
 
 @dataclass(frozen=True)
+class StartPage:
+    url: str
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class ArticleSelectors:
+    title: str | None = None
+    date: str | None = None
+    source: str | None = None
+    body: str | None = None
+    breadcrumb: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class Web:
+    """What a `web` source reads: listing pages, and optionally each article page."""
+
+    start: tuple[StartPage, ...]
+    item: str
+    title: str
+    link: str
+    date: str | None = None
+    next_page: str | None = None
+    max_pages: int = 3
+    article: ArticleSelectors | None = None
+    robots: bool = True
+    delay: float = 1.0           # seconds between two requests to one host
+    timeout: float = 20.0
+    retries: int = 2
+    concurrency: int = 2         # requests at once to one host
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
 class Source:
     name: str
     type: str
-    path: Path
+    path: Path | None
     timezone: str
     category: str | None = None
     link_template: str | None = None
@@ -61,6 +97,7 @@ class Source:
     jitter: float = 0.0              # seconds of random delay, so many sources don't tick at once
     misfire_grace: float = 300.0     # a run missed by more than this is skipped, not caught up
     watch: bool = False              # folder: publish new files as they land
+    web: Web | None = None           # web: what to fetch and how
 
 
 @dataclass(frozen=True)
@@ -199,36 +236,19 @@ def parse(data: dict, path: Path) -> Settings:
         kind = r.str(src, where, "type")
         if kind not in SOURCE_TYPES:
             raise r.fail(f"{where}.type", f"unknown source type {kind!r} (known: {', '.join(SOURCE_TYPES)})")
-        r.known(src, where, {"name", "type", "path", "timezone", "category", "link_template", "extensions",
-                             "every", "cron", "jitter", "misfire_grace", "watch"})
-        folder = r.local_path(r.str(src, where, "path")).resolve()
-        if not folder.is_dir():
-            raise r.fail(f"{where}.path", f"no such folder: {folder}")
-        exts = src.get("extensions", list(Source.extensions))
-        if not isinstance(exts, list) or not all(isinstance(e, str) and e.startswith(".") for e in exts):
-            raise r.fail(f"{where}.extensions", "must be a list of file endings such as \".txt\"")
-        template = r.str(src, where, "link_template", None)
-        if template is not None:
-            try:
-                template.format(stem="x", path="x", n=0)
-            except (KeyError, IndexError, ValueError) as exc:
-                raise r.fail(f"{where}.link_template", f"placeholders are {{stem}}, {{path}} and {{n}}: {exc}") from None
+        common = {"name", "type", "timezone", "category", "every", "cron", "jitter", "misfire_grace"}
         zone = r.zone(src, where, "timezone", site.timezone)
         every, cron = _schedule(r, src, where, zone)
-        watch = src.get("watch", False)
-        if not isinstance(watch, bool):
-            raise r.fail(f"{where}.watch", "must be true or false")
-        sources.append(Source(
-            name=name, type=kind, path=folder,
-            timezone=zone,
-            category=r.str(src, where, "category", None),
-            link_template=template,
-            extensions=tuple(e.lower() for e in exts),
-            every=every, cron=cron,
-            jitter=r.duration(src, where, "jitter", min(30.0, (every or 600.0) / 10)),
-            misfire_grace=r.duration(src, where, "misfire_grace", 300.0),
-            watch=watch,
-        ))
+        base = dict(name=name, type=kind, timezone=zone, category=r.str(src, where, "category", None),
+                    every=every, cron=cron,
+                    jitter=r.duration(src, where, "jitter", min(30.0, (every or 600.0) / 10)),
+                    misfire_grace=r.duration(src, where, "misfire_grace", 300.0))
+        if kind == "folder":
+            r.known(src, where, common | {"path", "link_template", "extensions", "watch"})
+            sources.append(Source(**base, **_folder(r, src, where)))
+        else:
+            r.known(src, where, common | WEB_KEYS)
+            sources.append(Source(**base, path=None, web=_web(r, src, where)))
     names = [x.name for x in sources]
     for name in names:
         if names.count(name) > 1:
@@ -266,6 +286,83 @@ def parse_duration(text: str) -> float | None:
         total += float(m.group(1)) * _UNIT[m.group(2)]
         pos = m.end()
     return total if pos == len(text) and text else None
+
+
+def _folder(r: _Reader, src: dict, where: str) -> dict:
+    folder = r.local_path(r.str(src, where, "path")).resolve()
+    if not folder.is_dir():
+        raise r.fail(f"{where}.path", f"no such folder: {folder}")
+    exts = src.get("extensions", list(Source.extensions))
+    if not isinstance(exts, list) or not all(isinstance(e, str) and e.startswith(".") for e in exts):
+        raise r.fail(f"{where}.extensions", "must be a list of file endings such as \".txt\"")
+    template = r.str(src, where, "link_template", None)
+    if template is not None:
+        try:
+            template.format(stem="x", path="x", n=0)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise r.fail(f"{where}.link_template", f"placeholders are {{stem}}, {{path}} and {{n}}: {exc}") from None
+    watch = src.get("watch", False)
+    if not isinstance(watch, bool):
+        raise r.fail(f"{where}.watch", "must be true or false")
+    return dict(path=folder, link_template=template, extensions=tuple(e.lower() for e in exts), watch=watch)
+
+
+WEB_KEYS = {"start", "item", "title", "link", "date", "next_page", "max_pages", "article", "robots", "delay",
+            "timeout", "retries", "user_agent", "concurrency"}
+ARTICLE_KEYS = {"title", "date", "source", "body", "breadcrumb", "author"}
+
+
+def _selector(r: _Reader, table: dict, where: str, key: str, required: bool = False) -> str | None:
+    value = r.str(table, where, key, ... if required else None)
+    if value is None:
+        return None
+    from .sources.select import SelectorError, compile_selector
+    try:
+        compile_selector(value)
+    except SelectorError as exc:
+        raise r.fail(f"{where}.{key}", str(exc)) from None
+    return value
+
+
+def _web(r: _Reader, src: dict, where: str) -> Web:
+    starts = src.get("start")
+    if not isinstance(starts, list) or not starts:
+        raise r.fail(f"{where}.start", "must be a list of listing pages: [{ url = \"https://…\", category = \"a/b\" }]")
+    pages = []
+    for n, entry in enumerate(starts):
+        w = f"{where}.start[{n}]"
+        if isinstance(entry, str):
+            entry = {"url": entry}
+        if not isinstance(entry, dict):
+            raise r.fail(w, "must be a table { url = …, category = … }")
+        r.known(entry, w, {"url", "category"})
+        pages.append(StartPage(url=r.url(entry, w, "url"), category=r.str(entry, w, "category", None)))
+    art = src.get("article")
+    article = None
+    if art is not None:
+        if not isinstance(art, dict):
+            raise r.fail(f"{where}.article", "must be a table [sources.article]")
+        r.known(art, f"{where}.article", ARTICLE_KEYS)
+        article = ArticleSelectors(**{k: _selector(r, art, f"{where}.article", k) for k in ARTICLE_KEYS})
+    robots = src.get("robots", True)
+    if not isinstance(robots, bool):
+        raise r.fail(f"{where}.robots", "must be true or false")
+    return Web(
+        start=tuple(pages),
+        item=_selector(r, src, where, "item", required=True),
+        title=_selector(r, src, where, "title", required=True),
+        link=_selector(r, src, where, "link", required=True),
+        date=_selector(r, src, where, "date"),
+        next_page=_selector(r, src, where, "next_page"),
+        max_pages=r.int(src, where, "max_pages", 3, 1, 1000),
+        article=article,
+        robots=robots,
+        delay=r.duration(src, where, "delay", 1.0),
+        timeout=r.duration(src, where, "timeout", 20.0),
+        retries=r.int(src, where, "retries", 2, 0, 10),
+        concurrency=r.int(src, where, "concurrency", 2, 1, 8),
+        user_agent=r.str(src, where, "user_agent", None),
+    )
 
 
 def _schedule(r: _Reader, src: dict, where: str, zone: str) -> tuple[float | None, str | None]:

@@ -105,6 +105,15 @@ seen = sa.Table(
     sa.Column("mtime_ns", sa.BigInteger, nullable=False),
 )
 
+http_cache = sa.Table(
+    "http_cache", metadata,
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("url", sa.String(2000), primary_key=True),
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("listing_date", sa.Text),
+)
+
 problems = sa.Table(
     "problems", metadata,
     sa.Column("pk", sa.Integer, primary_key=True),
@@ -339,6 +348,15 @@ class Store:
         """The lock that lets one `feedpub run` at a time use this store."""
         return RunLock(self.url)
 
+    def http_memory(self, source: str) -> dict[str, dict]:
+        """What a web source remembered: per URL its validators or listing date."""
+        c = http_cache.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(c.url, c.etag, c.last_modified, c.listing_date).where(c.source == source))
+            return {r.url: {k: v for k, v in (("etag", r.etag), ("last_modified", r.last_modified),
+                                                ("listing_date", r.listing_date)) if v is not None or k == "listing_date"}
+                    for r in rows}
+
     def seen_files(self, source: str) -> dict[str, tuple[int, int]]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(seen.c.location, seen.c.size, seen.c.mtime_ns)
@@ -434,6 +452,13 @@ class Transaction:
 
     def forget_seen(self, source: str, location: str) -> None:
         self.conn.execute(seen.delete().where(seen.c.source == source, seen.c.location == location))
+
+    def remember_http(self, source: str, url: str, values: dict) -> None:
+        c = http_cache.c
+        self.conn.execute(http_cache.delete().where(c.source == source, c.url == url))
+        self.conn.execute(http_cache.insert().values(source=source, url=url, etag=values.get("etag"),
+                                                     last_modified=values.get("last_modified"),
+                                                     listing_date=values.get("listing_date")))
 
     # -- problems --------------------------------------------------------
     def clear_problems(self, source: str, location: str) -> None:

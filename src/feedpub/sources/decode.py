@@ -86,3 +86,19 @@ def _lossy(data: bytes, encoding: str) -> Decoded:
     text = data.decode(encoding, errors="replace")
     lost = text.count("\ufffd") - data.decode(encoding, errors="ignore").count("\ufffd")
     return Decoded(text.replace("\ufffd", "") if lost else text, encoding, lost)
+
+
+def decode_declared(data: bytes, declared: list[str | None]) -> Decoded:
+    """Decode a web page: HTTP header charset, then <meta charset>, then detection.
+
+    A declared charset is used only if the bytes really are in it (strictly);
+    pages mislabelled as gb2312 while being UTF-8 are common enough.
+    """
+    for name in declared:
+        codec = canonical(name)
+        if codec:
+            try:
+                return Decoded(data.decode(codec), codec)
+            except UnicodeDecodeError:
+                continue
+    return decode(data)

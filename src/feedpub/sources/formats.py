@@ -41,6 +41,20 @@ _DATEISH = re.compile(
     r"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,|\d{1,2}\s+[A-Z][a-z]{2}\s+\d{4}|\d{9,13}\s*$)", re.I)
 
 
+def crumb_text(text: str) -> str:
+    """A breadcrumb's text without its "當前位置:" label."""
+    text = " ".join(text.split())
+    m = _CRUMB.match(text)
+    return m.group(1) if m else text
+
+
+def source_text(text: str) -> str:
+    """A source line's value without its "來源:" label."""
+    text = " ".join(text.split())
+    m = _SOURCE.search(text)
+    return (m.group(1) if m else text).strip()
+
+
 def is_dateish(line: str) -> bool:
     """Could this short header line be a timestamp? (normalize decides.)"""
     return len(line) <= 60 and bool(_DATEISH.match(line))
@@ -200,18 +214,14 @@ def parse_html(text: str) -> list[dict[str, Any]]:
     crumb = _first(doc, ["//*[" + " or ".join(_CLASS.format(c) for c in ("position", "breadcrumb", "crumb",
                                                                             "location")) + "]"])
     if crumb is not None:
-        crumb_text = " ".join(crumb.text_content().split())
-        m = _CRUMB.match(crumb_text)
-        fields["breadcrumb"] = m.group(1) if m else crumb_text
+        fields["breadcrumb"] = crumb_text(crumb.text_content())
     time_el = _first(doc, ["//time", "//*[" + " or ".join(_CLASS.format(c) for c in (" time ", " date ",
                                                                                      "pubdate", "publish")) + "]"])
     if time_el is not None:
         fields["date"] = (time_el.get("datetime") or time_el.text_content()).strip()
     src_el = _first(doc, ["//*[" + _CLASS.format(" source ") + "]"])
     if src_el is not None:
-        src_text = " ".join(src_el.text_content().split())
-        m = _SOURCE.search(src_text)
-        fields["source_name"] = (m.group(1) if m else src_text).strip() or None
+        fields["source_name"] = source_text(src_el.text_content()) or None
     body = _first(doc, ["//article", "//*[" + " or ".join(_CLASS.format(c) for c in (" content ", " article ",
                                                                                      "article-body", " text ",
                                                                                      "detail")) + "]"])

@@ -1,0 +1,105 @@
+"""The selector syntax of `web` sources: CSS (lxml + cssselect) plus `@attr`.
+
+`a@href` is the `href` of the first `a`; `h1` is its text. Alternatives are
+separated by commas and tried in order: `a:contains('下一頁'), a.next@href`.
+cssselect's `:contains()` matches text; soupsieve's spelling
+`:-soup-contains()` is accepted too, since users copy selectors from
+BeautifulSoup code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from cssselect import SelectorError as _CssError
+from lxml import html as lxml_html
+from lxml.cssselect import CSSSelector
+
+
+class SelectorError(ValueError):
+    """A selector that cssselect cannot compile."""
+
+
+@dataclass(frozen=True)
+class Alternative:
+    css: str
+    attr: str | None
+    compiled: CSSSelector
+
+
+def _split(text: str) -> list[str]:
+    """Split on commas outside quotes, parentheses and brackets."""
+    parts, depth, quote, cur = [], 0, "", []
+    for ch in text:
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append("".join(cur).strip())
+            cur = []
+            continue
+        cur.append(ch)
+    parts.append("".join(cur).strip())
+    return [p for p in parts if p]
+
+
+@lru_cache(maxsize=256)
+def compile_selector(text: str) -> tuple[Alternative, ...]:
+    alts = []
+    for part in _split(text):
+        m = re.fullmatch(r"(.*?)@([A-Za-z_:][-\w:.]*)", part)
+        css, attr = (m.group(1).strip(), m.group(2)) if m else (part, None)
+        css = css.replace(":-soup-contains(", ":contains(")
+        if not css:
+            raise SelectorError(f"{part!r}: no CSS before @{attr}")
+        try:
+            alts.append(Alternative(css, attr, CSSSelector(css, translator="html")))
+        except _CssError as exc:
+            raise SelectorError(f"{part!r} is not a CSS selector cssselect understands: {exc}") from None
+    if not alts:
+        raise SelectorError("empty selector")
+    return tuple(alts)
+
+
+def _text(el) -> str:
+    return " ".join(el.text_content().split())
+
+
+def matches(root, selector: str) -> list:
+    """Every element the first matching alternative finds."""
+    for alt in compile_selector(selector):
+        found = alt.compiled(root)
+        if found:
+            return found
+    return []
+
+
+def value(root, selector: str | None) -> str | None:
+    """The text (or @attr) of the first match of the first alternative that has one."""
+    if not selector:
+        return None
+    for alt in compile_selector(selector):
+        for el in alt.compiled(root):
+            v = el.get(alt.attr) if alt.attr else _text(el)
+            if v is not None and v.strip():
+                return v.strip()
+    return None
+
+
+def inner_html(root, selector: str | None) -> str | None:
+    """The markup inside the first match (for article bodies)."""
+    if not selector:
+        return None
+    for el in matches(root, selector):
+        for bad in el.xpath(".//script|.//style|.//noscript"):
+            bad.drop_tree()
+        return (el.text or "") + "".join(lxml_html.tostring(c, encoding="unicode") for c in el)
+    return None
