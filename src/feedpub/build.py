@@ -87,11 +87,15 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
             try:
                 gather(settings, store, source, now=now, full=full, summary=summary, settle=settle,
                        should_stop=should_stop)
-            except SourceError as exc:
-                p = Problem(source.name, str(source.path), str(exc))
+            except Exception as exc:        # one source failing costs that source only
+                where = str(source.path) if source.path else source.web.start[0].url
+                reason = str(exc) if isinstance(exc, SourceError) else f"{exc.__class__.__name__}: {exc}"
+                if not isinstance(exc, SourceError):
+                    log.debug("%s", traceback.format_exc())
+                p = Problem(source.name, where, reason)
                 summary.problems.append(p)
                 summary.failed_sources.append(source.name)
-                _report(p, str(source.path))
+                _report(p, where)
         if full:
             summary.written, summary.unchanged = publish_site(settings, store, token=summary.token)
         else:

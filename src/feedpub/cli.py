@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--serve", metavar="HOST:PORT", help="also serve the output folder, e.g. 127.0.0.1:8080")
     s = with_config(sub.add_parser("serve", help="serve the output folder read-only"))
     s.add_argument("address", nargs="?", default="127.0.0.1:8080", metavar="HOST:PORT")
+    t = with_config(sub.add_parser("try", help="fetch a web source once and show what each selector finds"))
+    t.add_argument("source", help="the name of a web source")
     st = with_config(sub.add_parser("status", help="per source: last run, next run, articles, last error"))
     st.add_argument("--json", action="store_true", help="machine-readable")
     return ap
@@ -47,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
                         else "%(message)s")
     logging.getLogger("feedpub").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)   # its per-job lines drown ours
+    logging.getLogger("httpx").setLevel(logging.WARNING)         # one line per request
     try:
         settings = config.load(args.config)
     except config.ConfigError as exc:
@@ -61,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(settings, args.address)
         if args.command == "status":
             return _status(settings, args.json)
+        if args.command == "try":
+            return _try(settings, args.source)
         summary = build(settings, full=args.full)
     except StoreError as exc:
         print(f"feedpub: {exc}", file=sys.stderr)
@@ -188,4 +193,32 @@ def _status(settings: config.Settings, as_json: bool) -> int:
             print(f"  last error {r.get('last_error_at')}: {r.get('last_error')}")
     for p in doc["processes"]:
         print(f"process {p['pid']} on {p['host']}: started {p['started']}, heartbeat {p['heartbeat']}")
+    return 0
+
+
+def _try(settings: config.Settings, name: str) -> int:
+    """Fetch the first listing page and one article page; print what the selectors found."""
+    from .sources.http import FetchError, Http
+    from .sources.web import WebSource
+
+    source = next((s for s in settings.sources if s.name == name), None)
+    if source is None or source.type != "web":
+        names = ", ".join(s.name for s in settings.sources if s.type == "web") or "none"
+        print(f"feedpub: no web source named {name!r} (web sources: {names})", file=sys.stderr)
+        return 2
+    web = source.web
+    with Http(contact=settings.site.link, user_agent=web.user_agent, timeout=web.timeout, retries=0, delay=0,
+              robots=web.robots) as http:
+        try:
+            rows = WebSource(source, http).trial()
+        except FetchError as exc:
+            print(f"feedpub: {exc}", file=sys.stderr)
+            return 1
+    where = None
+    for page, what, found in rows:
+        if page != where:
+            print(page)
+            where = page
+        shown = "(nothing: check this selector)" if found in (None, "", "0 match(es)") else found
+        print(f"  {what}: {shown}")
     return 0

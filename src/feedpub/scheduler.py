@@ -171,7 +171,7 @@ class Publisher:
             summary = build(self.settings, store=self.store, sources=[source], settle=self.settle,
                             should_stop=self.stopping.is_set)
             if summary.failed_sources:
-                error = "; ".join(p.reason for p in summary.problems if p.location == str(source.path))
+                error = "; ".join(p.reason for p in summary.problems if p.source == name and p.severity == "error")
         except Exception as exc:                      # a source that raises costs its own tick only
             error = f"{exc.__class__.__name__}: {exc}"
             log.debug("tick %s failed", name, exc_info=True)

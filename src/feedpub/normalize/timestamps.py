@@ -41,8 +41,8 @@ _UNITS = {
 _DAY_WORDS = {"今天": 0, "今日": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1, "前天": 2}
 _NOW_WORDS = {"剛剛", "刚刚", "剛才", "刚才", "just now", "now", "現在", "现在"}
 
-_LABEL = re.compile(r"^(?:(?:發佈|发布|發表|发表|更新|出版)?(?:時間|时间|日期)|published|updated|date|posted)\s*[:：]\s*",
-                    re.I)
+_LABEL = re.compile(r"^(?:(?:[發发][佈布表]|更新|出版|上傳|上传)?(?:[時时][間间]|日期)|published|updated|date|posted)"
+                    r"\s*[:：]\s*", re.I)
 _WEEKDAY = re.compile(r"[(（]?(?:星期|週|周|礼拜|禮拜)[一二三四五六日天][)）]?")
 _TIME = r"(?:\s*T?\s*(上午|下午|晚上|中午|早上|凌晨)?\s*(\d{1,2})\s*[:時时点點]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})(?:\.\d+)?\s*秒?)?\s*分?)?"
 _ZONE = r"\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?"

@@ -35,7 +35,7 @@ _CRUMB = re.compile(r"^\s*(?:" + _label("當前位置", "当前位置", "您的�
 _SOURCE = re.compile(r"(?:^|\s)(?:" + _label("來源", "来源", "出處", "出处") + r"|Source)\s*[:：]\s*(.*)$", re.I)
 _AUTHOR = re.compile(r"^\s*(?:" + _label("作者", "記者", "记者") + r"|Author|By)\s*[:：]\s*(.*)$", re.I)
 _DATEISH = re.compile(
-    r"^\s*(?:(?:發佈|发布|發表|发表|更新)?(?:時間|时间|日期)\s*[:：]\s*)?"
+    r"^\s*(?:(?:[發发][佈布表]|更新|出版)?(?:[時时][間间]|日期)\s*[:：]\s*)?"
     r"(?:\d{4}\s*[-/.年]|\d{1,2}\s*[-/月]\s*\d|\d+\s*(?:秒|分|小|個|个|天|日|周|週|星期|月|年)"
     r"|剛剛|刚刚|今天|今日|昨天|昨日|前天|just now|yesterday|today|\d+\s+\w+\s+ago"
     r"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,|\d{1,2}\s+[A-Z][a-z]{2}\s+\d{4}|\d{9,13}\s*$)", re.I)

@@ -24,9 +24,11 @@ from .. import __version__
 class FetchError(Exception):
     """A page could not be had; the message says why (status, timeout ...)."""
 
-    def __init__(self, url: str, reason: str, status: int | None = None):
+    def __init__(self, url: str, reason: str, status: int | None = None, permanent: bool | None = None):
         super().__init__(f"{url}: {reason}")
         self.url, self.reason, self.status = url, reason, status
+        # 4xx and robots.txt won't change by asking again soon; timeouts and 5xx may
+        self.permanent = permanent if permanent is not None else (status is not None and 400 <= status < 500)
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ class Http:
 
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> Page:
         if not self.allowed(url):
-            raise FetchError(url, "disallowed by robots.txt")
+            raise FetchError(url, "disallowed by robots.txt", permanent=True)
         headers = {}
         if etag:
             headers["If-None-Match"] = etag

@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from cssselect import GenericTranslator
 from cssselect import SelectorError as _CssError
+from lxml import etree
 from lxml import html as lxml_html
-from lxml.cssselect import CSSSelector
 
 
 class SelectorError(ValueError):
@@ -26,7 +27,7 @@ class SelectorError(ValueError):
 class Alternative:
     css: str
     attr: str | None
-    compiled: CSSSelector
+    compiled: etree.XPath
 
 
 def _split(text: str) -> list[str]:
@@ -51,6 +52,11 @@ def _split(text: str) -> list[str]:
     return [p for p in parts if p]
 
 
+# cssselect's own translator: lxml's adds a lower-case() extension function
+# for :contains() that lxml 6 fails to resolve.
+_TRANSLATOR = GenericTranslator()
+
+
 @lru_cache(maxsize=256)
 def compile_selector(text: str) -> tuple[Alternative, ...]:
     alts = []
@@ -61,7 +67,7 @@ def compile_selector(text: str) -> tuple[Alternative, ...]:
         if not css:
             raise SelectorError(f"{part!r}: no CSS before @{attr}")
         try:
-            alts.append(Alternative(css, attr, CSSSelector(css, translator="html")))
+            alts.append(Alternative(css, attr, etree.XPath(_TRANSLATOR.css_to_xpath(css))))
         except _CssError as exc:
             raise SelectorError(f"{part!r} is not a CSS selector cssselect understands: {exc}") from None
     if not alts:

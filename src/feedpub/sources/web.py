@@ -95,12 +95,12 @@ class WebSource:
             return out
         with ThreadPoolExecutor(max_workers=self.web.concurrency) as pool:
             results = list(pool.map(self._article, candidates))
-        for c, (article, problem) in zip(candidates, results):
+        for c, (article, failure) in zip(candidates, results):
             if article is not None:
                 out.articles.append(article)
-            if problem is not None:
-                out.problems.append(problem)
-            if article is not None or (problem and problem.reason.startswith("HTTP 4")):
+            if failure is not None:
+                out.problems.append(Problem(self.settings.name, c.url, failure.reason))
+            if article is not None or failure.permanent:
                 out.remember[c.url] = {"listing_date": c.date}   # a 404 is not fetched again until relisted
         if any(url not in out.remember for url in (c.url for c in candidates)):
             # An article page failed for now (timeout, 5xx): keep the listings'
@@ -108,6 +108,44 @@ class WebSource:
             for url in [u for u, v in out.remember.items() if "etag" in v]:
                 del out.remember[url]
         return out
+
+    def trial(self) -> list[tuple[str, str, object]]:
+        """What each selector finds on the first listing page and one article page.
+
+        For `feedpub try`: (where, selector name, what it found), nothing stored.
+        """
+        w = self.web
+        start = w.start[0].url
+        page = self.http.get(start)
+        doc, base = parse(page)
+        items = select.matches(doc, w.item)
+        rows: list[tuple[str, str, object]] = [(start, f"item {w.item!r}", f"{len(items)} match(es)")]
+        first_link = None
+        for n, el in enumerate(items[:5]):
+            href = link_of(el, w.link)
+            link = canonical_url(urljoin(base, href)) if href else None
+            first_link = first_link or link
+            rows.append((start, f"[{n}] title {w.title!r}", select.value(el, w.title)))
+            rows.append((start, f"[{n}] link {w.link!r}", link))
+            if w.date:
+                rows.append((start, f"[{n}] date {w.date!r}", select.value(el, w.date)))
+        if w.next_page:
+            nxt = link_of(doc, w.next_page)
+            rows.append((start, f"next_page {w.next_page!r}", urljoin(base, nxt) if nxt else None))
+        if w.article and first_link:
+            art_page = self.http.get(first_link)
+            art, art_base = parse(art_page)
+            for key in ("title", "date", "source", "breadcrumb", "author"):
+                sel = getattr(w.article, key)
+                if sel:
+                    rows.append((first_link, f"{key} {sel!r}", select.value(art, sel)))
+            if w.article.body:
+                body = select.inner_html(art, w.article.body)
+                rows.append((first_link, f"body {w.article.body!r}",
+                             None if body is None else f"{len(body)} characters of HTML"))
+            canonical = art.xpath("//link[@rel='canonical']/@href")
+            rows.append((first_link, "canonical link", canonical[0] if canonical else None))
+        return rows
 
     # -- listing pages ------------------------------------------------------------
     def _listing(self, url: str, category: str | None, memory, out: Gathered, seen: set[str]) -> list[Candidate]:
@@ -162,11 +200,11 @@ class WebSource:
             default_category=self.settings.category, body_format="html", body="")
 
     # -- article pages --------------------------------------------------------------
-    def _article(self, c: Candidate) -> tuple[RawArticle | None, Problem | None]:
+    def _article(self, c: Candidate) -> tuple[RawArticle | None, FetchError | None]:
         try:
             page = self.http.get(c.url)
         except FetchError as exc:
-            return None, Problem(self.settings.name, c.url, exc.reason)
+            return None, exc
         doc, base = parse(page)
         a = self.web.article
         title = select.value(doc, a.title) if a.title else None

@@ -1,0 +1,79 @@
+"""A small website for the web-source tests: real HTTP on 127.0.0.1, served from a dict.
+
+Supports what the web source must cope with: ETag/Last-Modified with 304s,
+a fixed Date header, charsets in the header or not at all, slow pages,
+failures on the first request, and a log of every request.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Resource:
+    body: bytes
+    content_type: str = "text/html"          # no charset unless given
+    delay: float = 0.0
+    fail_first: int = 0                      # answer 503 this many times first
+    status: int = 200
+
+
+@dataclass
+class Site:
+    date: datetime = datetime(2020, 7, 1, 1, 30, tzinfo=timezone.utc)
+    pages: dict[str, Resource] = field(default_factory=dict)
+    log: list[tuple[str, str, int]] = field(default_factory=list)   # (method, path, status) as answered
+    arrivals: list[str] = field(default_factory=list)              # paths as asked (before any delay)
+    last_modified: datetime = datetime(2020, 6, 30, 0, 0, tzinfo=timezone.utc)
+
+    def requests(self, path: str) -> int:
+        return self.arrivals.count(path)
+
+
+def serve(site: Site):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def date_time_string(self, timestamp=None):
+            return email.utils.format_datetime(site.date, usegmt=True)
+
+        def do_GET(self):
+            site.arrivals.append(self.path)
+            res = site.pages.get(self.path)
+            if res is None:
+                return self._send(404, b"not found", "text/plain")
+            if res.fail_first > 0:
+                res.fail_first -= 1
+                return self._send(503, b"busy", "text/plain")
+            if res.delay:
+                time.sleep(res.delay)
+            etag = '"' + hashlib.sha1(res.body).hexdigest()[:16] + '"'
+            lm = email.utils.format_datetime(site.last_modified, usegmt=True)
+            if self.headers.get("If-None-Match") == etag or self.headers.get("If-Modified-Since") == lm:
+                return self._send(304, b"", None, etag=etag, lm=lm)
+            self._send(res.status, res.body, res.content_type, etag=etag, lm=lm)
+
+        def _send(self, status, body, ctype, etag=None, lm=None):
+            site.log.append(("GET", self.path, status))
+            self.send_response(status)
+            if ctype:
+                self.send_header("Content-Type", ctype)
+            if etag:
+                self.send_header("ETag", etag)
+                self.send_header("Last-Modified", lm)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
