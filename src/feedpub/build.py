@@ -61,8 +61,8 @@ class Summary:
     def line(self) -> str:
         a = self.articles
         return (f"{self.sources} source(s); articles: {a['new']} new, {a['updated']} updated, "
-                f"{a['unchanged']} unchanged ({self.files_read} file(s) read, {self.files_skipped} unchanged "
-                f"skipped); problems: {self.errors} error(s), {self.warnings} warning(s); "
+                f"{a['unchanged']} unchanged ({self.files_read} file(s) or page(s) read, {self.files_skipped} unchanged "
+                f"file(s) skipped); problems: {self.errors} error(s), {self.warnings} warning(s); "
                 f"files: {self.written} written, {self.unchanged} unchanged")
 
 

@@ -363,12 +363,6 @@ class Store:
                                 .where(seen.c.source == source))
             return {loc: (size, mtime) for loc, size, mtime in rows}
 
-    def problems(self) -> list[dict]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(problems).order_by(problems.c.source, problems.c.location,
-                                                             problems.c.reason))
-            return [dict(r._mapping) for r in rows]
-
 
 class StoreLocked(StoreError):
     """Another publisher holds the store."""

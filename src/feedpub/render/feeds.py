@@ -9,7 +9,7 @@ process locale to format dates, so render in one thread.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 
 from feedgen.feed import FeedGenerator
 
@@ -86,6 +86,3 @@ def atom(info: FeedInfo, entries: list[Entry], zone: tzinfo) -> bytes:
     fg.link(href=info.atom_url, rel="self", type="application/atom+xml")
     return fg.atom_str(pretty=True)
 
-
-def newest_instant(entries: list[Entry]) -> datetime | None:
-    return max((e.item.updated for e in entries), default=None)

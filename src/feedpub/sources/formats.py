@@ -15,7 +15,6 @@ from typing import Any
 import yaml
 from lxml import html as lxml_html
 
-from ..model import RawArticle
 
 
 class FormatError(ValueError):
@@ -95,11 +94,6 @@ def parse_text(text: str) -> list[dict[str, Any]]:
     fields["body"] = "\n\n".join(rest)
     fields["body_format"] = "text"
     return [fields]
-
-
-_FIELDS = {"title", "date", "updated", "categories", "category", "source", "link", "url", "author",
-           "summary", "id", "published", "body", "content", "content_html", "content_text",
-           "tags", "breadcrumb", "source_name"}
 
 
 def _entry_fields(d: dict[str, Any], where: str) -> dict[str, Any]:
@@ -247,5 +241,3 @@ def parse_html(text: str) -> list[dict[str, Any]]:
 
 PARSERS = {".txt": parse_text, ".text": parse_text, ".md": parse_markdown, ".markdown": parse_markdown,
            ".json": parse_json, ".html": parse_html, ".htm": parse_html}
-
-ALLOWED_FIELDS = {f for f in RawArticle.__dataclass_fields__}
