@@ -98,9 +98,11 @@ def test_a_burst_of_1000_files_gives_few_regenerations(site, publisher_for):
     for n in range(1000):
         site.write(f"burst/{n:04d}.txt", dump(HYXW, f"批量{n:04d}", f"2020/6/1 10:{n // 60 % 60:02d}:{n % 60:02d}",
                                               "來處"), mtime=time_now())
-    wait_for(lambda: p.store.article_count() == 1000, timeout=30, step=0.1)
-    wait_for(lambda: "批量0999" in titles(site) or None, timeout=10)
-    time.sleep(1.5)                                   # let any trailing debounced tick happen
+    wait_for(lambda: p.store.article_count() == 1000, timeout=60, step=0.1)
+    wait_for(lambda: p.regenerations > before and not p.busy, timeout=60, step=0.05)
+    time.sleep(1.5)                                   # a trailing debounced tick, if any, starts by now
+    wait_for(lambda: not p.busy, timeout=60, step=0.05)
+    assert "批量0999" in titles(site)
     assert 1 <= p.regenerations - before <= 3
 
 

@@ -8,7 +8,6 @@ configuration or an unusable store stops it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 import traceback
@@ -17,16 +16,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from dateutil import tz
-
-from . import __version__, publish
 from .config import Settings
 from .model import Problem
 from .normalize import normalize
-from .normalize.categories import key_of
-from .render import feeds as render_feeds
-from .render import pages
-from .render.layout import Channel, absolute, channels
+from .regenerate import PENDING, regenerate
 from .sources.folder import FolderSource, SourceError
 from .sources.http import Http
 from .sources.web import WebSource
@@ -47,6 +40,7 @@ class Summary:
     failed_sources: list[str] = field(default_factory=list)
     deferred: int = 0                                    # files still being written, left for later
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    changed_feeds: list[str] = field(default_factory=list)      # URLs, for WebSub pings
     written: int = 0
     unchanged: int = 0
 
@@ -96,12 +90,11 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
                 summary.problems.append(p)
                 summary.failed_sources.append(source.name)
                 _report(p, where)
-        if full:
-            summary.written, summary.unchanged = publish_site(settings, store, token=summary.token)
-        else:
-            summary.written, summary.unchanged = publish_site(
-                settings, store, changed_categories=summary.changed_categories,
-                changed_articles=summary.changed_articles, token=summary.token)
+        result = regenerate(settings, store, token=summary.token,
+                            changed_categories=None if full else summary.changed_categories,
+                            changed_articles=None if full else summary.changed_articles)
+        summary.written, summary.unchanged = result.written, result.unchanged
+        summary.changed_feeds = result.changed_feeds
         return summary
     finally:
         if own_store:
@@ -196,7 +189,7 @@ def _ingest(tx, settings: Settings, summary: Summary, now: datetime, source: str
             summary.changed_categories |= saved.category_keys
             if saved.outcome != "unchanged":
                 summary.changed_articles.add(saved.article_pk)
-                tx.set_meta(_PENDING, summary.token)   # a crash before publish: render all next time
+                tx.set_meta(PENDING, summary.token)   # a crash before publish: render all next time
         for p in problems:
             tx.record_problem(p, now)
             _report(p, where)
@@ -214,111 +207,3 @@ def _ingest(tx, settings: Settings, summary: Summary, now: datetime, source: str
 
 def _report(p: Problem, where: str) -> None:
     (log.warning if p.severity == "warning" else log.error)("%s: %s", where, p.reason)
-
-
-def publish_site(settings: Settings, store: Store, *, changed_categories: set[str] | None = None,
-                 changed_articles: set[int] | None = None, token: str | None = None) -> tuple[int, int]:
-    """Render feeds and pages from the store and write those that differ.
-
-    With `changed_*` given, only what they touch is rendered (a quiet tick
-    renders nothing); everything is rendered when they are None, when the
-    configuration or a category's name or place changed since the last
-    publish, when a feed file has gone missing, or when an earlier run
-    stored changes and died before publishing them.
-    """
-    zone = tz.gettz(settings.site.timezone)
-    out = settings.output.dir
-    out.mkdir(parents=True, exist_ok=True)
-    publish.remove_stale_temp_files(out)
-    overrides = {key_of(k): v for k, v in settings.categories.items()}
-    chans = channels(store.categories(), store.spellings(), overrides)
-    by_pk = {c.category_pk: c for c in chans}
-    fingerprint = _fingerprint(settings, chans)
-    pending = store.get_meta(_PENDING)
-    everything = (changed_categories is None or changed_articles is None or (pending and pending != token)
-                  or store.get_meta(_FINGERPRINT) != fingerprint
-                  or not all((out / c.file(fmt)).exists() for c in chans for fmt in ("rss", "atom")))
-    if not everything and not changed_categories and not changed_articles:
-        return 0, 0
-    counts = store.counts()
-
-    def url_of(rel: str) -> str:
-        return absolute(settings, rel)
-
-    def chain(ch: Channel) -> list[Channel]:
-        """The channel and its ancestors, root first."""
-        by_folder = {c.folder: c for c in chans if c.category_pk is not None}
-        result = [ch]
-        while result[0].parent_folder:
-            result.insert(0, by_folder[result[0].parent_folder])
-        return result
-
-    def entries_for(ch: Channel) -> list[render_feeds.Entry]:
-        rows = store.newest(ch.category_pk, settings.output.max_items)
-        return [render_feeds.Entry(item, item.url or url_of(item.page_path),
-                                   tuple(by_pk[c].path_label for c in cats if c in by_pk))
-                for item, cats in rows]
-
-    written = unchanged = 0
-
-    def put(rel: str, data: bytes) -> None:
-        nonlocal written, unchanged
-        if publish.write_if_changed(out, rel, data):
-            written += 1
-        else:
-            unchanged += 1
-
-    if store.article_count() == 0:
-        chans = chans[:1]
-    all_entries: list[render_feeds.Entry] = []
-    for ch in chans:
-        if not everything and ch.category_pk is not None and ch.key not in changed_categories:
-            continue
-        entries = entries_for(ch)
-        if ch.category_pk is None:
-            all_entries = entries
-            title, home = settings.site.title, settings.site.link
-            description = settings.site.description or settings.site.title
-        else:
-            title = f"{settings.site.title}: {ch.display}"
-            home = url_of(ch.page)
-            description = f"{ch.display} · {settings.site.title}"
-        info = render_feeds.FeedInfo(
-            title=title, description=description, home=home, rss_url=url_of(ch.file("rss")),
-            atom_url=url_of(ch.file("atom")), language=settings.site.language,
-            author=settings.site.author or settings.site.title)
-        if entries or ch.category_pk is None:
-            put(ch.file("rss"), render_feeds.rss(info, entries, zone))
-            put(ch.file("atom"), render_feeds.atom(info, entries, zone))
-        if ch.category_pk is not None:
-            kids = [c for c in chans if c.parent_folder == ch.folder and c.category_pk is not None]
-            put(ch.page, pages.category_page(
-                ch, chain(ch), kids, [(e.item, e.link) for e in entries], site_title=settings.site.title,
-                lang=settings.site.language, zone=zone, url_of=url_of))
-
-    listed = [(c, counts.get(c.category_pk, 0)) for c in chans[1:]]
-    put("index.html", pages.index_page(
-        chans[0], listed, [(e.item, e.link) for e in all_entries], site_title=settings.site.title,
-        description=settings.site.description, lang=settings.site.language, zone=zone, url_of=url_of))
-    put("feeds.opml", pages.opml(chans, site_title=settings.site.title, url_of=url_of))
-
-    for item, cats in store.pages(None if everything else changed_articles):
-        first = by_pk.get(cats[0]) if cats else None
-        put(item.page_path, pages.article_page(
-            item, chain(first) if first else [], site_title=settings.site.title,
-            lang=settings.site.language, zone=zone, url_of=url_of))
-    store.set_meta(_FINGERPRINT, fingerprint)
-    if pending:
-        store.set_meta(_PENDING, "")
-    return written, unchanged
-
-
-_FINGERPRINT = "render_fingerprint"
-_PENDING = "publish_pending"
-
-
-def _fingerprint(settings: Settings, chans: list[Channel]) -> str:
-    """What every rendered file depends on besides its own items."""
-    parts = [__version__, repr(settings.site), str(settings.output.max_items)]
-    parts += [f"{c.key}|{c.path_label}|{c.folder}" for c in chans]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()

@@ -33,6 +33,12 @@ class Site:
     timezone: str = "UTC"
     description: str = ""
     author: str = ""
+    copyright: str = ""
+    icon: str | None = None          # a small square image URL (Atom icon, JSON Feed favicon)
+    logo: str | None = None          # a larger image URL (RSS image, Atom logo, JSON Feed icon)
+
+
+FORMATS = ("rss", "atom", "json")
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,16 @@ class Output:
     dir: Path
     max_items: int = 50
     summary_length: int = 200
+    formats: tuple[str, ...] = FORMATS
+    full_text: bool = True           # False: summaries only
+    max_bytes: int = 1_000_000       # no feed file larger: items are dropped from the end
+    archive_page_size: int = 50      # RFC 5005 archive pages; at most max_items
+    stylesheet: bool = True          # the XSL that makes feeds readable in a browser
+
+
+@dataclass(frozen=True)
+class WebSub:
+    hubs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,6 +130,7 @@ class Settings:
     store: Store
     sources: tuple[Source, ...]
     categories: dict[str, CategoryOverride] = field(default_factory=dict)
+    websub: WebSub = field(default_factory=WebSub)
 
 
 class _Reader:
@@ -201,10 +218,10 @@ def load(path: str | Path | None = None) -> Settings:
 
 def parse(data: dict, path: Path) -> Settings:
     r = _Reader(path)
-    r.known(data, "(top level)", {"site", "output", "store", "sources", "categories"})
+    r.known(data, "(top level)", {"site", "output", "store", "sources", "categories", "websub"})
 
-    s = r.table(data, "site", {"title", "link", "feeds_url", "language", "timezone", "description", "author"},
-                required=True)
+    s = r.table(data, "site", {"title", "link", "feeds_url", "language", "timezone", "description", "author",
+                               "copyright", "icon", "logo"}, required=True)
     site = Site(
         title=r.str(s, "site", "title"),
         link=r.url(s, "site", "link"),
@@ -213,13 +230,33 @@ def parse(data: dict, path: Path) -> Settings:
         timezone=r.zone(s, "site", "timezone", "UTC"),
         description=r.str(s, "site", "description", "", nonempty=False),
         author=r.str(s, "site", "author", "", nonempty=False),
+        copyright=r.str(s, "site", "copyright", "", nonempty=False),
+        icon=r.url(s, "site", "icon") if "icon" in s else None,
+        logo=r.url(s, "site", "logo") if "logo" in s else None,
     )
 
-    o = r.table(data, "output", {"dir", "max_items", "summary_length"})
+    o = r.table(data, "output", {"dir", "max_items", "summary_length", "formats", "full_text", "max_bytes",
+                                 "archive_page_size", "stylesheet"})
+    formats = o.get("formats", list(FORMATS))
+    if not isinstance(formats, list) or not formats or not all(f in FORMATS for f in formats):
+        raise r.fail("output.formats", f"must be a non-empty list of {', '.join(map(repr, FORMATS))}, not {formats!r}")
+    max_items = r.int(o, "output", "max_items", 50, 1, 10_000)
+    page_size = r.int(o, "output", "archive_page_size", min(50, max_items), 1, 10_000)
+    if page_size > max_items:
+        raise r.fail("output.archive_page_size", f"must be at most max_items ({max_items}), so that every item "
+                                                 f"is in the current feed or in a closed archive page")
+    for key in ("full_text", "stylesheet"):
+        if not isinstance(o.get(key, True), bool):
+            raise r.fail(f"output.{key}", "must be true or false")
     output = Output(
         dir=r.local_path(r.str(o, "output", "dir", "feeds")).resolve(),
-        max_items=r.int(o, "output", "max_items", 50, 1, 10_000),
+        max_items=max_items,
         summary_length=r.int(o, "output", "summary_length", 200, 20, 10_000),
+        formats=tuple(f for f in FORMATS if f in formats),
+        full_text=o.get("full_text", True),
+        max_bytes=r.int(o, "output", "max_bytes", 1_000_000, 10_000, 1_000_000_000),
+        archive_page_size=page_size,
+        stylesheet=o.get("stylesheet", True),
     )
 
     st = r.table(data, "store", {"url"})
@@ -268,8 +305,15 @@ def parse(data: dict, path: Path) -> Settings:
             raise r.fail(f"{where}.slug", f"{slug!r} must be lowercase ASCII words joined by '-' and '/'")
         categories[key] = CategoryOverride(slug=slug, title=r.str(val, where, "title", None))
 
+    ws = r.table(data, "websub", {"hubs"})
+    hubs = ws.get("hubs", [])
+    if not isinstance(hubs, list) or not all(isinstance(h, str) for h in hubs):
+        raise r.fail("websub.hubs", "must be a list of hub URLs")
+    for n, _ in enumerate(hubs):
+        r.url({"hub": hubs[n]}, f"websub.hubs[{n}]", "hub")
+
     return Settings(path=path, site=site, output=output, store=store, sources=tuple(sources),
-                    categories=categories)
+                    categories=categories, websub=WebSub(tuple(hubs)))
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)")

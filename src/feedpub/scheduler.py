@@ -143,8 +143,11 @@ class Publisher:
             delay = min(self.debounce, max(0.0, first + self.max_delay - now))
             run_at = _utcnow() + timedelta(seconds=delay)
             try:
+                # max_instances=2: a poke during the watch tick itself (files still
+                # arriving) queues one more tick behind it instead of being dropped.
                 self.scheduler.add_job(self._watch_tick, DateTrigger(run_date=run_at), args=[name],
-                                       id=f"watch:{name}", replace_existing=True, misfire_grace_time=60)
+                                       id=f"watch:{name}", replace_existing=True, misfire_grace_time=60,
+                                       max_instances=2, coalesce=True)
             except Exception:  # the scheduler is shutting down
                 pass
 
@@ -152,6 +155,11 @@ class Publisher:
         with self._poke_lock:
             self._first_poke.pop(name, None)
         self.tick(name)
+
+    @property
+    def busy(self) -> bool:
+        """A gather or regeneration is running right now."""
+        return self._tick_lock.locked()
 
     # -- one gather ----------------------------------------------------------
     def tick(self, name: str) -> None:

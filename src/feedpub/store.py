@@ -228,6 +228,13 @@ class Store:
         with self.engine.connect() as conn:
             return dict(conn.execute(q).all())
 
+    def newest_times(self) -> dict[int, datetime]:
+        """Per category, the newest item's time (for the index)."""
+        q = (sa.select(article_categories.c.category_pk, sa.func.max(article_categories.c.published))
+             .group_by(article_categories.c.category_pk))
+        with self.engine.connect() as conn:
+            return {pk: v if v.tzinfo else v.replace(tzinfo=timezone.utc) for pk, v in conn.execute(q)}
+
     def article_count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(articles)).scalar_one()
@@ -255,6 +262,20 @@ class Store:
                 for apk, cpk in links:
                     direct[apk].append(cpk)
         return [(_item(r), direct[r.pk]) for r in rows]
+
+    def archive_page(self, category_pk: int | None, page: int, size: int) -> list[tuple[Item, list[int]]]:
+        """Items of archive page `page` (1 = oldest): the order feedpub first stored
+        them in, which only ever grows at its end, so a full page never changes."""
+        if category_pk is None:
+            q = sa.select(articles.c.pk).order_by(articles.c.pk)
+        else:
+            q = (sa.select(article_categories.c.article_pk)
+                 .where(article_categories.c.category_pk == category_pk)
+                 .order_by(article_categories.c.article_pk))
+        with self.engine.connect() as conn:
+            pks = conn.execute(q.offset((page - 1) * size).limit(size)).scalars().all()
+        items = self._items_by_pk(list(pks))
+        return sorted(items, key=lambda x: (x[0].published, x[0].id), reverse=True)
 
     def pages(self, pks=None) -> list[tuple[Item, list[int]]]:
         """The items (all, or those among `pks`) that need an article page of our own."""

@@ -1,22 +1,29 @@
-"""Items -> RSS 2.0 and Atom 1.0 bytes with feedgen. A pure function.
+"""Items -> RSS 2.0, Atom 1.0 and JSON Feed 1.1 bytes. A pure function.
 
 Same items, same bytes: feedgen defaults lastBuildDate, the feed's updated and
 every entry's updated to the clock, so each is set from the items; entries are
 appended in the order given (feedgen prepends by default). feedgen switches the
-process locale to format dates, so render in one thread.
+process locale to format dates, so render in one thread. What feedgen cannot
+write (hub and archive links in RSS, RFC 5005's fh:archive, the syndication
+module, the stylesheet instruction) is added to its tree afterwards.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import tzinfo
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone, tzinfo
 
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from .. import __version__
 from ..model import Item
 
 GENERATOR_URI = "https://pypi.org/project/feedpub/"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+FH_NS = "http://purl.org/syndication/history/1.0"
+SY_NS = "http://purl.org/rss/1.0/modules/syndication/"
 
 
 @dataclass(frozen=True)
@@ -24,10 +31,18 @@ class FeedInfo:
     title: str
     description: str
     home: str                 # the human page this feed belongs to
-    rss_url: str
-    atom_url: str
+    urls: dict                # format -> this feed's own URL in that format
     language: str
     author: str
+    copyright: str = ""
+    icon: str | None = None
+    logo: str | None = None
+    ttl: int | None = None    # minutes: how often the feed may change
+    hubs: tuple[str, ...] = ()
+    stylesheet: str | None = None             # URL of the XSL view
+    archive: bool = False                     # an RFC 5005 archive document
+    archive_links: dict = field(default_factory=dict)   # rel -> {format -> URL}
+    full_text: bool = True
 
 
 @dataclass(frozen=True)
@@ -37,7 +52,7 @@ class Entry:
     categories: tuple[str, ...]   # display paths "物流資訊/行業新聞"
 
 
-def _generator(info: FeedInfo, entries: list[Entry], zone: tzinfo, self_url: str) -> FeedGenerator:
+def _generator(info: FeedInfo, entries: list[Entry], zone: tzinfo) -> FeedGenerator:
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
     fg.title(info.title)
@@ -45,12 +60,19 @@ def _generator(info: FeedInfo, entries: list[Entry], zone: tzinfo, self_url: str
     fg.language(info.language)
     fg.generator("feedpub", __version__, GENERATOR_URI)
     fg.author({"name": info.author})
-    fg.id(info.atom_url)
+    fg.id(info.urls["atom"])
     fg.link(href=info.home, rel="alternate", type="text/html")
+    if info.copyright:
+        fg.rights(info.copyright)
+    if info.icon:
+        fg.icon(info.icon)
+    if info.logo:
+        fg.logo(info.logo)
+        fg.image(url=info.logo, title=info.title, link=info.home)
+    if info.ttl:
+        fg.ttl(info.ttl)
     last = max((e.item.updated for e in entries), default=None)
-    if last is not None:
-        fg.lastBuildDate(last.astimezone(zone))
-        fg.updated(last.astimezone(zone))
+    fg.lastBuildDate((last or datetime(1970, 1, 1, tzinfo=timezone.utc)).astimezone(zone))
     for e in entries:
         it = e.item
         fe = fg.add_entry(order="append")
@@ -63,7 +85,7 @@ def _generator(info: FeedInfo, entries: list[Entry], zone: tzinfo, self_url: str
         fe.updated(it.updated.astimezone(zone))
         if it.summary:
             fe.summary(it.summary)
-        if it.body_html:
+        if it.body_html and info.full_text:
             fe.content(it.body_html, type="html")
         for path in e.categories:
             fe.category(term=path, label=path.replace("/", " › "))
@@ -74,15 +96,145 @@ def _generator(info: FeedInfo, entries: list[Entry], zone: tzinfo, self_url: str
     return fg
 
 
+def _finish(data: bytes, kind: str, info: FeedInfo) -> bytes:
+    """Add what feedgen cannot write, and the stylesheet instruction."""
+    parser = etree.XMLParser(remove_blank_text=True)
+    root = etree.fromstring(data, parser)
+    if kind == "rss":
+        nsmap = dict(root.nsmap)
+        nsmap.setdefault("atom", ATOM_NS)
+        nsmap.setdefault("sy", SY_NS)
+        if info.archive:
+            nsmap.setdefault("fh", FH_NS)
+        new_root = etree.Element(root.tag, nsmap=nsmap, attrib=dict(root.attrib))
+        new_root.extend(list(root))
+        root = new_root
+        channel = root.find("channel")
+        at = list(channel).index(channel.find(f"{{{ATOM_NS}}}link")) + 1
+        extra = [("hub", h) for h in info.hubs]
+        extra += [(rel, urls["rss"]) for rel, urls in sorted(info.archive_links.items()) if "rss" in urls]
+        for rel, href in extra:
+            channel.insert(at, etree.Element(f"{{{ATOM_NS}}}link", href=href, rel=rel))
+            at += 1
+        if info.archive:
+            channel.insert(at, etree.Element(f"{{{FH_NS}}}archive"))
+        elif info.ttl:
+            period, frequency = _update_period(info.ttl)
+            for name, text in (("updatePeriod", period), ("updateFrequency", str(frequency))):
+                el = etree.Element(f"{{{SY_NS}}}{name}")
+                el.text = text
+                channel.insert(at, el)
+                at += 1
+    else:
+        if info.archive:
+            nsmap = dict(root.nsmap)
+            nsmap["fh"] = FH_NS
+            new_root = etree.Element(root.tag, nsmap=nsmap, attrib=dict(root.attrib))
+            new_root.extend(list(root))
+            root = new_root
+        links = [i for i, el in enumerate(root) if el.tag == f"{{{ATOM_NS}}}link"]
+        at = links[-1] + 1
+        extra = [("hub", h) for h in info.hubs]
+        extra += [(rel, urls["atom"]) for rel, urls in sorted(info.archive_links.items()) if "atom" in urls]
+        for rel, href in extra:
+            root.insert(at, etree.Element(f"{{{ATOM_NS}}}link", href=href, rel=rel))
+            at += 1
+        if info.archive:
+            root.insert(at, etree.Element(f"{{{FH_NS}}}archive"))
+    tree = etree.ElementTree(root)
+    if info.stylesheet:
+        pi = etree.ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{info.stylesheet}"')
+        root.addprevious(pi)
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _update_period(ttl: int) -> tuple[str, int]:
+    """ttl minutes -> the syndication module's (updatePeriod, updateFrequency)."""
+    if ttl < 60:
+        return "hourly", max(1, 60 // ttl)
+    if ttl < 1440:
+        return "daily", max(1, 1440 // ttl)
+    return "weekly", max(1, 10080 // ttl)
+
+
 def rss(info: FeedInfo, entries: list[Entry], zone: tzinfo) -> bytes:
-    fg = _generator(info, entries, zone, info.rss_url)
-    fg.link(href=info.rss_url, rel="self", type="application/rss+xml")
+    fg = _generator(info, entries, zone)
+    fg.link(href=info.urls["rss"], rel="self", type="application/rss+xml")
     fg.link(href=info.home, rel="alternate", type="text/html")
-    return fg.rss_str(pretty=True)
+    return _finish(fg.rss_str(), "rss", info)
 
 
 def atom(info: FeedInfo, entries: list[Entry], zone: tzinfo) -> bytes:
-    fg = _generator(info, entries, zone, info.atom_url)
-    fg.link(href=info.atom_url, rel="self", type="application/atom+xml")
-    return fg.atom_str(pretty=True)
+    fg = _generator(info, entries, zone)
+    fg.link(href=info.urls["atom"], rel="self", type="application/atom+xml")
+    last = max((e.item.updated for e in entries), default=datetime(1970, 1, 1, tzinfo=timezone.utc))
+    fg.updated(last.astimezone(zone))
+    return _finish(fg.atom_str(), "atom", info)
 
+
+def _rfc3339(dt: datetime, zone: tzinfo) -> str:
+    return dt.astimezone(zone).isoformat()
+
+
+def json_feed(info: FeedInfo, entries: list[Entry], zone: tzinfo) -> bytes:
+    """JSON Feed 1.1: the same items, ids, dates and titles as the XML twins."""
+    feed: dict = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": info.title,
+        "home_page_url": info.home,
+        "feed_url": info.urls["json"],
+        "description": info.description or info.title,
+        "language": info.language,
+        "authors": [{"name": info.author}],
+    }
+    if info.logo:
+        feed["icon"] = info.logo
+    if info.icon:
+        feed["favicon"] = info.icon
+    if info.hubs:
+        feed["hubs"] = [{"type": "WebSub", "url": h} for h in info.hubs]
+    items = []
+    for e in entries:
+        it = e.item
+        item: dict = {"id": it.id, "url": e.link, "title": it.title}
+        if it.body_html and info.full_text:
+            item["content_html"] = it.body_html
+        else:
+            item["content_text"] = it.summary
+        if it.summary:
+            item["summary"] = it.summary
+        item["date_published"] = _rfc3339(it.published, zone)
+        item["date_modified"] = _rfc3339(it.updated, zone)
+        who = it.author or it.source_name
+        if who:
+            item["authors"] = [{"name": who}]
+        if e.categories:
+            item["tags"] = list(e.categories)
+        item["language"] = info.language
+        items.append(item)
+    feed["items"] = items
+    return (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+RENDERERS = {"rss": rss, "atom": atom, "json": json_feed}
+
+
+def render_capped(fmt: str, info: FeedInfo, entries: list[Entry], zone: tzinfo, max_bytes: int) -> tuple[bytes, int]:
+    """Render, dropping items from the end until the file fits in max_bytes.
+
+    Returns the bytes and how many entries made it (the rest stay in archives).
+    """
+    render = RENDERERS[fmt]
+    data = render(info, entries, zone)
+    if len(data) > max_bytes:
+        # One giant article must not push every other one out: it goes with its
+        # summary and link only. Then, if still too big, drop from the end.
+        limit = max_bytes // 10
+        entries = [replace(e, item=replace(e.item, body_html="")) if len(e.item.body_html.encode()) > limit else e
+                   for e in entries]
+        data = render(info, entries, zone)
+    n = len(entries)
+    while len(data) > max_bytes and n > 1:
+        n = min(n - 1, max(1, int(n * max_bytes / len(data) * 0.97)))
+        data = render(info, entries[:n], zone)
+    return data, n

@@ -14,7 +14,8 @@ from urllib.parse import quote
 from ..config import CategoryOverride, Settings
 from ..store import CategoryRow
 
-FORMATS = {"rss": "rss.xml", "atom": "atom.xml"}
+FORMATS = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}
+ARCHIVE_FORMATS = ("rss", "atom")       # RFC 5005 is about XML feeds
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,18 @@ class Channel:
     def file(self, fmt: str) -> str:
         return f"{self.folder}/{FORMATS[fmt]}" if self.folder else FORMATS[fmt]
 
+    def archive(self, fmt: str, page: int) -> str:
+        """Archive page `page` (1 = oldest) in `fmt`."""
+        name = f"archive/{page}.{fmt}.xml"
+        return f"{self.folder}/{name}" if self.folder else name
+
     @property
     def page(self) -> str:
         return f"{self.folder}/index.html" if self.folder else "index.html"
+
+    @property
+    def opml(self) -> str:
+        return f"{self.folder}/feeds.opml" if self.folder else "feeds.opml"
 
 
 def absolute(settings: Settings, rel: str) -> str:

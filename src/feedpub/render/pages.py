@@ -34,11 +34,16 @@ def _time(dt, zone: tzinfo) -> str:
     return f"<time datetime=\"{local.isoformat()}\">{local:%Y-%m-%d %H:%M}</time>"
 
 
-def _alternates(channel: Channel, url_of) -> str:
+_KINDS = {"rss": ("application/rss+xml", "RSS"), "atom": ("application/atom+xml", "Atom"),
+          "json": ("application/feed+json", "JSON Feed")}
+
+
+def _alternates(channel: Channel, url_of, formats=("rss", "atom")) -> str:
+    """Autodiscovery: readers given this page find its feeds."""
+    name = channel.display or "all articles"
     return "".join(
-        f"<link rel=\"alternate\" type=\"{kind}\" title={quoteattr(label)} href={quoteattr(url_of(channel.file(fmt)))}>\n"
-        for fmt, kind, label in (("rss", "application/rss+xml", f"{channel.display or 'all'} (RSS)"),
-                                 ("atom", "application/atom+xml", f"{channel.display or 'all'} (Atom)")))
+        f"<link rel=\"alternate\" type=\"{_KINDS[fmt][0]}\" title={quoteattr(f'{name} ({_KINDS[fmt][1]})')} "
+        f"href={quoteattr(url_of(channel.file(fmt)))}>\n" for fmt in formats)
 
 
 def _crumbs(site_title: str, chain: list[Channel], url_of) -> str:
@@ -65,42 +70,48 @@ def _item_list(entries, zone: tzinfo) -> str:
     return "<ul>\n" + "\n".join(rows) + "\n</ul>" if rows else "<p>No articles yet.</p>"
 
 
-def _feed_links(channel: Channel, url_of) -> str:
-    return (f"<p class=\"feeds\">Subscribe: <a href={quoteattr(url_of(channel.file('rss')))}>RSS</a>"
-            f"<a href={quoteattr(url_of(channel.file('atom')))}>Atom</a></p>")
+def _format_links(channel: Channel, url_of, formats) -> str:
+    return "".join(f"<a href={quoteattr(url_of(channel.file(f)))}>{_KINDS[f][1]}</a>" for f in formats)
+
+
+def _feed_links(channel: Channel, url_of, formats) -> str:
+    return (f"<p class=\"feeds\">Subscribe: {_format_links(channel, url_of, formats)}"
+            f"<a href={quoteattr(url_of(channel.opml))}>OPML</a></p>")
 
 
 def category_page(channel: Channel, chain: list[Channel], children: list[Channel], entries, *,
-                  site_title: str, lang: str, zone: tzinfo, url_of) -> bytes:
+                  site_title: str, lang: str, zone: tzinfo, url_of, formats=("rss", "atom")) -> bytes:
     sub = ""
     if children:
         sub = "<h2>Categories</h2>\n<ul>\n" + "\n".join(
             f"<li><a href={quoteattr(url_of(c.page))}>{escape(c.names[-1])}</a></li>" for c in children) + "\n</ul>\n"
     body = (f"{_crumbs(site_title, chain[:-1], url_of)}\n<h1>{escape(channel.names[-1])}</h1>\n"
-            f"{_feed_links(channel, url_of)}\n{sub}<h2>Newest</h2>\n{_item_list(entries, zone)}")
-    return _doc(lang, f"{channel.display} · {site_title}", _alternates(channel, url_of), body)
+            f"{_feed_links(channel, url_of, formats)}\n{sub}<h2>Newest</h2>\n{_item_list(entries, zone)}")
+    return _doc(lang, f"{channel.display} · {site_title}", _alternates(channel, url_of, formats), body)
 
 
-def index_page(all_channel: Channel, channels: list[tuple[Channel, int]], entries, *, site_title: str,
-               description: str, lang: str, zone: tzinfo, url_of) -> bytes:
+def index_page(all_channel: Channel, channels: list[tuple], entries, *, site_title: str,
+               description: str, lang: str, zone: tzinfo, url_of, formats=("rss", "atom")) -> bytes:
+    """Every category with its item count, newest item time and feed links."""
     rows = []
-    for ch, count in channels:
+    for ch, count, newest in channels:
         indent = "&#160;" * 4 * (len(ch.names) - 1)
         rows.append(f"<tr><td>{indent}<a href={quoteattr(url_of(ch.page))}>{escape(ch.names[-1])}</a></td>"
-                    f"<td>{count}</td><td class=\"feeds\"><a href={quoteattr(url_of(ch.file('rss')))}>RSS</a>"
-                    f"<a href={quoteattr(url_of(ch.file('atom')))}>Atom</a></td></tr>")
-    table = ("<table>\n<tr><th>Category</th><th>Articles</th><th>Feeds</th></tr>\n" + "\n".join(rows) +
-             "\n</table>") if rows else ""
+                    f"<td>{count}</td><td>{_time(newest, zone) if newest else ''}</td>"
+                    f"<td class=\"feeds\">{_format_links(ch, url_of, formats)}</td></tr>")
+    table = ("<table>\n<tr><th>Category</th><th>Articles</th><th>Newest</th><th>Feeds</th></tr>\n" +
+             "\n".join(rows) + "\n</table>") if rows else ""
     body = (f"<h1>{escape(site_title)}</h1>\n<p>{escape(description)}</p>\n"
-            f"<p class=\"feeds\">Every article: <a href={quoteattr(url_of(all_channel.file('rss')))}>RSS</a>"
-            f"<a href={quoteattr(url_of(all_channel.file('atom')))}>Atom</a> · "
+            f"<p class=\"feeds\">Every article: {_format_links(all_channel, url_of, formats)} · "
             f"<a href={quoteattr(url_of('feeds.opml'))}>OPML (all feeds, to import into a reader)</a></p>\n"
             f"{table}\n<h2>Newest</h2>\n{_item_list(entries, zone)}")
-    return _doc(lang, site_title, _alternates(all_channel, url_of), body)
+    return _doc(lang, site_title, _alternates(all_channel, url_of, formats), body)
 
 
-def opml(channels: list[Channel], *, site_title: str, url_of) -> bytes:
-    """Every feed, nested by category, both formats (readers import all at once)."""
+def opml(channels: list[Channel], *, site_title: str, url_of, root: Channel | None = None) -> bytes:
+    """Every feed, nested by category, both XML formats (readers import all at once).
+
+    With `root`, only that category's subtree (channels[0] is then skipped)."""
     def feeds(ch: Channel, pad: str) -> list[str]:
         label = ch.display or site_title
         category = quoteattr("/" + ch.path_label) if ch.names else None
@@ -127,9 +138,12 @@ def opml(channels: list[Channel], *, site_title: str, url_of) -> bytes:
         lines.append(f"{pad}</outline>")
         return lines
 
-    body = feeds(channels[0], "    ")
-    for top in children.get("", []):
-        body += tree(top, "    ")
+    if root is None:
+        body = feeds(channels[0], "    ")
+        for top in children.get("", []):
+            body += tree(top, "    ")
+    else:
+        body = tree(root, "    ")
     return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head>\n"
             f"    <title>{escape(site_title)}</title>\n  </head>\n  <body>\n" + "\n".join(body) +
             "\n  </body>\n</opml>\n").encode("utf-8")

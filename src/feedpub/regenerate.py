@@ -1,0 +1,199 @@
+"""Store -> output folder: render what changed and write what differs.
+
+The step after every gather. It decides what must be rendered (only the
+channels whose items changed, unless something every file depends on
+changed), renders them with `render`, and writes with `publish`. Feeds,
+their RFC 5005 archive pages, category and article pages, the index, the
+OPML files and the XSL view all come from here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from dateutil import tz
+
+from . import __version__, publish
+from .config import Settings
+from .normalize.categories import key_of
+from .render import feeds as render_feeds
+from .render import pages, stylesheet
+from .render.layout import ARCHIVE_FORMATS, Channel, absolute, channels
+from .store import Store
+
+FINGERPRINT = "render_fingerprint"
+PENDING = "publish_pending"
+
+
+@dataclass
+class Result:
+    written: int = 0
+    unchanged: int = 0
+    changed_feeds: list[str] = field(default_factory=list)   # URLs of current feeds whose bytes changed
+
+
+def regenerate(settings: Settings, store: Store, *, changed_categories: set[str] | None = None,
+               changed_articles: set[int] | None = None, token: str | None = None) -> Result:
+    """Render feeds and pages from the store and write those that differ.
+
+    With `changed_*` given, only what they touch is rendered (a quiet tick
+    renders nothing); everything is rendered when they are None, when the
+    configuration or a category's name or place changed since the last
+    publish, when a feed file has gone missing, or when an earlier run
+    stored changes and died before publishing them.
+    """
+    return _Run(settings, store).run(changed_categories, changed_articles, token)
+
+
+class _Run:
+    def __init__(self, settings: Settings, store: Store):
+        self.settings, self.store = settings, store
+        self.out = settings.output.dir
+        self.zone = tz.gettz(settings.site.timezone)
+        overrides = {key_of(k): v for k, v in settings.categories.items()}
+        self.chans = channels(store.categories(), store.spellings(), overrides)
+        self.by_pk = {c.category_pk: c for c in self.chans}
+        self.by_folder = {c.folder: c for c in self.chans if c.category_pk is not None}
+        self.result = Result()
+        self.formats = settings.output.formats
+
+    def url_of(self, rel: str) -> str:
+        return absolute(self.settings, rel)
+
+    def put(self, rel: str, data: bytes, *, once: bool = False) -> bool:
+        """Write if different (or, for immutable archive pages, only if absent)."""
+        if once and (self.out / rel).exists():
+            self.result.unchanged += 1
+            return False
+        if publish.write_if_changed(self.out, rel, data):
+            self.result.written += 1
+            return True
+        self.result.unchanged += 1
+        return False
+
+    def run(self, changed_categories, changed_articles, token) -> Result:
+        self.out.mkdir(parents=True, exist_ok=True)
+        publish.remove_stale_temp_files(self.out)
+        fingerprint = self._fingerprint()
+        pending = self.store.get_meta(PENDING)
+        everything = (changed_categories is None or changed_articles is None or (pending and pending != token)
+                      or self.store.get_meta(FINGERPRINT) != fingerprint
+                      or not all((self.out / c.file(f)).exists() for c in self.chans for f in self.formats))
+        if not everything and not changed_categories and not changed_articles:
+            return self.result
+        chans = self.chans if self.store.article_count() else self.chans[:1]
+        for ch in chans:
+            if everything or ch.category_pk is None or ch.key in changed_categories:
+                self._channel(ch)
+        self._index(chans)
+        if self.settings.output.stylesheet:
+            self.put("feed.xsl", stylesheet.xsl())
+        for item, cats in self.store.pages(None if everything else changed_articles):
+            first = self.by_pk.get(cats[0]) if cats else None
+            self.put(item.page_path, pages.article_page(
+                item, self._chain(first) if first else [], site_title=self.settings.site.title,
+                lang=self.settings.site.language, zone=self.zone, url_of=self.url_of))
+        self.store.set_meta(FINGERPRINT, fingerprint)
+        if pending:
+            self.store.set_meta(PENDING, "")
+        return self.result
+
+    # -- one channel: its feeds, archives, page and OPML ---------------------
+    def _chain(self, ch: Channel) -> list[Channel]:
+        """The channel and its ancestors, root first."""
+        result = [ch]
+        while result[0].parent_folder:
+            result.insert(0, self.by_folder[result[0].parent_folder])
+        return result
+
+    def _entries(self, rows) -> list[render_feeds.Entry]:
+        return [render_feeds.Entry(item, item.url or self.url_of(item.page_path),
+                                   tuple(self.by_pk[c].path_label for c in cats if c in self.by_pk))
+                for item, cats in rows]
+
+    def _info(self, ch: Channel, *, archive: bool = False, links: dict | None = None,
+              urls: dict | None = None) -> render_feeds.FeedInfo:
+        s = self.settings
+        if ch.category_pk is None:
+            title, home, description = s.site.title, s.site.link, s.site.description or s.site.title
+        else:
+            title, home = f"{s.site.title}: {ch.display}", self.url_of(ch.page)
+            description = f"{ch.display} · {s.site.title}"
+        if archive:
+            title = f"{title} (archive)"
+        xsl = urlsplit(s.site.feeds_url).path + "feed.xsl" if s.output.stylesheet else None
+        return render_feeds.FeedInfo(
+            title=title, description=description, home=home,
+            urls=urls or {f: self.url_of(ch.file(f)) for f in ("rss", "atom", "json")},
+            language=s.site.language, author=s.site.author or s.site.title, copyright=s.site.copyright,
+            icon=s.site.icon, logo=s.site.logo, ttl=self._ttl(), hubs=s.websub.hubs, stylesheet=xsl,
+            archive=archive, archive_links=links or {}, full_text=s.output.full_text)
+
+    def _channel(self, ch: Channel) -> None:
+        s = self.settings
+        entries = self._entries(self.store.newest(ch.category_pk, s.output.max_items))
+        size = s.output.archive_page_size
+        total = self.store.article_count() if ch.category_pk is None else self.store.counts().get(ch.category_pk, 0)
+        closed = total // size
+        links = {}
+        if closed:
+            links["prev-archive"] = {f: self.url_of(ch.archive(f, closed)) for f in ARCHIVE_FORMATS}
+        info = self._info(ch, links=links)
+        for fmt in self.formats:
+            data, _ = render_feeds.render_capped(fmt, info, entries, self.zone, s.output.max_bytes)
+            if self.put(ch.file(fmt), data):
+                self.result.changed_feeds.append(self.url_of(ch.file(fmt)))
+        self._archives(ch, closed)
+        if ch.category_pk is not None:
+            kids = [c for c in self.chans if c.parent_folder == ch.folder and c.category_pk is not None]
+            self.put(ch.page, pages.category_page(
+                ch, self._chain(ch), kids, [(e.item, e.link) for e in entries], site_title=s.site.title,
+                lang=s.site.language, zone=self.zone, url_of=self.url_of, formats=self.formats))
+            subtree = [c for c in self.chans if c.category_pk is not None
+                       and (c.folder == ch.folder or c.folder.startswith(ch.folder + "/"))]
+            self.put(ch.opml, pages.opml([self.chans[0]] + subtree, site_title=f"{s.site.title}: {ch.display}",
+                                         url_of=self.url_of, root=ch))
+
+    def _archives(self, ch: Channel, closed: int) -> None:
+        """Closed pages are written once and never again (caches keep them forever)."""
+        size = self.settings.output.archive_page_size
+        for page in range(closed, 0, -1):
+            if all((self.out / ch.archive(f, page)).exists() for f in ARCHIVE_FORMATS):
+                break                                   # older pages were written before this one
+            entries = self._entries(self.store.archive_page(ch.category_pk, page, size))
+            # next-archive is the URL page+1 will have: known now, so this page never changes
+            # (until page+1 is full it answers 404; walkers start at the current feed).
+            links = {"current": {f: self.url_of(ch.file(f)) for f in ARCHIVE_FORMATS},
+                     "next-archive": {f: self.url_of(ch.archive(f, page + 1)) for f in ARCHIVE_FORMATS}}
+            if page > 1:
+                links["prev-archive"] = {f: self.url_of(ch.archive(f, page - 1)) for f in ARCHIVE_FORMATS}
+            urls = {f: self.url_of(ch.archive(f, page)) for f in ARCHIVE_FORMATS}
+            urls["json"] = ""
+            info = self._info(ch, archive=True, links=links, urls=urls)
+            for fmt in ARCHIVE_FORMATS:
+                self.put(ch.archive(fmt, page), render_feeds.RENDERERS[fmt](info, entries, self.zone), once=True)
+
+    def _index(self, chans: list[Channel]) -> None:
+        s = self.settings
+        counts, newest = self.store.counts(), self.store.newest_times()
+        listed = [(c, counts.get(c.category_pk, 0), newest.get(c.category_pk)) for c in chans[1:]]
+        recent = self._entries(self.store.newest(None, 20))
+        self.put("index.html", pages.index_page(
+            chans[0], listed, [(e.item, e.link) for e in recent], site_title=s.site.title,
+            description=s.site.description, lang=s.site.language, zone=self.zone, url_of=self.url_of,
+            formats=self.formats))
+        self.put("feeds.opml", pages.opml(chans, site_title=s.site.title, url_of=self.url_of))
+
+    # -- what every file depends on --------------------------------------------
+    def _ttl(self) -> int | None:
+        """Minutes between gathers of the most frequent source: what readers may poll at."""
+        every = [src.every for src in self.settings.sources if src.every]
+        return max(1, int(min(every) // 60)) if every else None
+
+    def _fingerprint(self) -> str:
+        s = self.settings
+        parts = [__version__, repr(s.site), repr(s.output), repr(s.websub), str(self._ttl())]
+        parts += [f"{c.key}|{c.path_label}|{c.folder}" for c in self.chans]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
