@@ -179,7 +179,8 @@ def _ingest(tx, settings: Settings, summary: Summary, now: datetime, source: str
             raws, usable = [], False
             problems.append(Problem(source, location, str(exc)))
         for raw in raws:
-            article, probs = normalize(raw, now=now, summary_length=settings.output.summary_length)
+            article, probs = normalize(raw, now=now, summary_length=settings.output.summary_length,
+                                       base_url=settings.site.link)
             problems.extend(probs)
             if article is None:
                 usable = False

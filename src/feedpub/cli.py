@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "try":
             return _try(settings, args.source)
         summary = build(settings, full=args.full)
+        if settings.websub.hubs and summary.changed_feeds:
+            from .websub import ping
+            ping(settings.websub.hubs, summary.changed_feeds)
     except StoreError as exc:
         print(f"feedpub: {exc}", file=sys.stderr)
         return 2

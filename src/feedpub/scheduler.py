@@ -31,6 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from . import publish
 from .build import build, open_store
 from .config import Settings, Source
+from .websub import Pinger
 
 log = logging.getLogger("feedpub.run")
 
@@ -66,6 +67,7 @@ class Publisher:
         self._poke_lock = threading.Lock()
         self._observers = []
         self._tick_lock = threading.Lock()
+        self.pinger = Pinger(settings.websub.hubs) if settings.websub.hubs else None
         self.ticks = 0                  # gathers run, for tests and status
         self.regenerations = 0          # ticks that wrote at least one file
 
@@ -100,6 +102,8 @@ class Publisher:
             self.scheduler.shutdown(wait=False)
         with self._tick_lock:                     # the tick in progress finishes its writes
             pass
+        if self.pinger:
+            self.pinger.close()
         try:
             self.store.forget_process(self.host, self.pid)
         finally:
@@ -199,6 +203,8 @@ class Publisher:
             self._log_tick(name, summary, duration)
             if summary.written:
                 self.regenerations += 1
+            if self.pinger and summary.changed_feeds:
+                self.pinger.submit(summary.changed_feeds)
             if summary.deferred:
                 self.poke(name)                       # files still being written: look again soon
         self._write_status()

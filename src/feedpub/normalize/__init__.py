@@ -19,8 +19,12 @@ FUTURE_SLACK = timedelta(days=1)
 MAX_TITLE = 500
 
 
-def normalize(raw: RawArticle, *, now: datetime, summary_length: int = 200) -> tuple[Article | None, list[Problem]]:
-    """Normalize one article; return it (or None) and what went wrong."""
+def normalize(raw: RawArticle, *, now: datetime, summary_length: int = 200,
+              base_url: str | None = None) -> tuple[Article | None, list[Problem]]:
+    """Normalize one article; return it (or None) and what went wrong.
+
+    Relative links in the body resolve against the article's own URL, else
+    `base_url` (the site)."""
     warnings: list[str] = list(raw.notes)
     title = text.clean_line(raw.title)
     if not title:
@@ -37,13 +41,6 @@ def normalize(raw: RawArticle, *, now: datetime, summary_length: int = 200) -> t
 
     paths = _categories(raw, title, warnings)
 
-    body = text.body_html(raw.body, raw.body_format)
-    body_text = text.html_to_text(body)
-    if raw.summary:
-        summary = text.summarize(text.html_to_text(text.sanitize_html(raw.summary)), summary_length)
-    else:
-        summary = text.summarize(body_text, summary_length)
-
     url = None
     if raw.link:
         link = text.clean_line(raw.link)
@@ -52,6 +49,13 @@ def normalize(raw: RawArticle, *, now: datetime, summary_length: int = 200) -> t
             url = link
         else:
             warnings.append(f"link {link!r} is not an absolute http(s) URL; ignored")
+
+    body = text.body_html(raw.body, raw.body_format, url or base_url)
+    body_text = text.html_to_text(body)
+    if raw.summary:
+        summary = text.summarize(text.html_to_text(text.sanitize_html(raw.summary)), summary_length)
+    else:
+        summary = text.summarize(body_text, summary_length)
 
     given_id = text.clean_line(raw.id) or None
     author = text.clean_line(raw.author) or None

@@ -13,6 +13,7 @@ import re
 import unicodedata
 
 import nh3
+from lxml import html as lxml_html
 from markdown_it import MarkdownIt
 
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
@@ -74,15 +75,26 @@ def sanitize_html(markup: str) -> str:
     return safe.strip()
 
 
-def body_html(body: str | None, fmt: str) -> str:
-    """Any body format -> sanitized HTML."""
+def body_html(body: str | None, fmt: str, base: str | None = None) -> str:
+    """Any body format -> sanitized HTML, links made absolute against `base`."""
     if not body:
         return ""
     if fmt == "markdown":
-        return sanitize_html(_markdown.render(drop_illegal(body)))
-    if fmt == "html":
-        return sanitize_html(body)
-    return text_to_html(body)
+        html_ = sanitize_html(_markdown.render(drop_illegal(body)))
+    elif fmt == "html":
+        html_ = sanitize_html(body)
+    else:
+        return text_to_html(body)
+    return absolute_links(html_, base) if base else html_
+
+
+def absolute_links(markup: str, base: str) -> str:
+    """Readers ignore xml:base too often: make every href and src absolute."""
+    if not markup.strip() or ("href=" not in markup and "src=" not in markup):
+        return markup
+    frag = lxml_html.fragment_fromstring(markup, create_parent="div")
+    frag.make_links_absolute(base, resolve_base_href=False)
+    return (frag.text or "") + "".join(lxml_html.tostring(c, encoding="unicode") for c in frag)
 
 
 def html_to_text(markup: str) -> str:

@@ -21,6 +21,7 @@ from lxml import html as lxml_html
 from ..config import Source
 from ..model import Problem, RawArticle
 from . import decode, select
+from ..normalize.text import absolute_links
 from .formats import crumb_text, source_text
 from .http import FetchError, Http, Page
 
@@ -218,7 +219,7 @@ class WebSource:
         return RawArticle(
             source=self.settings.name, location=c.url, gathered_at=page.date,
             title=title, date=date or c.date,                  # the article page's date wins
-            body=_absolute_links(body or "", base), body_format="html",
+            body=absolute_links(body, base) if body else "", body_format="html",
             breadcrumb=crumb_text(crumb) if crumb else None,
             categories=(c.category,) if c.category and not crumb else (),
             source_name=source_text(source_name) if source_name else None,
@@ -226,11 +227,3 @@ class WebSource:
             link=link, timezone=self.settings.timezone, default_category=self.settings.category,
         ), None
 
-
-def _absolute_links(body: str, base: str) -> str:
-    """Readers ignore xml:base too often: make href/src absolute."""
-    if not body.strip():
-        return body
-    frag = lxml_html.fragment_fromstring(body, create_parent="div")
-    frag.make_links_absolute(base, resolve_base_href=False)
-    return (frag.text or "") + "".join(lxml_html.tostring(c, encoding="unicode") for c in frag)

@@ -1,0 +1,258 @@
+"""What aggregators and people get: JSON Feed twins, RFC 5005 archives, WebSub, the XSL view."""
+
+from __future__ import annotations
+
+import calendar
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import feedparser
+import pytest
+from lxml import etree
+
+from conftest import NOW, dump
+
+HYXW = "首頁 > 物流資訊 > 行業新聞"
+GKHY = "首頁 > 物流資訊 > 港口航運"
+
+
+def many(site, n, start=0, crumb=None):
+    for i in range(start, start + n):
+        c = crumb or (HYXW if i % 3 else GKHY)
+        site.write(f"a{i:03d}.txt", dump(c, f"文章{i:03d}", f"2020/6/{i % 28 + 1} {i % 24}:{i % 60:02d}:07", "來處",
+                                         f"第{i}篇。<a href='x'>不是鏈接</a>"))
+
+
+def set_output(site, **values):
+    import re
+    text = site.config_path.read_text()
+    for k, v in values.items():
+        line = f"{k} = {json.dumps(v)}"
+        text, n = re.subn(rf"(?m)^{k} = .*$", line, text)
+        if not n:
+            text = text.replace("[output]\n", f"[output]\n{line}\n")
+    site.config_path.write_text(text)
+
+
+def instant(struct):
+    return datetime.fromtimestamp(calendar.timegm(struct), timezone.utc)
+
+
+def test_the_three_twins_agree(site):
+    many(site, 12)
+    site.build()
+    for folder in ("", "wu-liu-zi-xun/", "wu-liu-zi-xun/hang-ye-xin-wen/"):
+        rss, atom = site.feed(folder + "rss.xml"), site.feed(folder + "atom.xml")
+        js = json.loads((site.out / (folder + "feed.json")).read_bytes())
+        views = [[(e.id, e.link, e.title, instant(e.published_parsed)) for e in entries]
+                 for entries in (rss.entries, atom.entries)]
+        views.append([(i["id"], i["url"], i["title"],
+                       datetime.fromisoformat(i["date_published"]).astimezone(timezone.utc)) for i in js["items"]])
+        assert views[0] == views[1] == views[2] and len(views[0]) > 0
+        assert [instant(e.updated_parsed) for e in atom.entries] == \
+            [datetime.fromisoformat(i["date_modified"]).astimezone(timezone.utc) for i in js["items"]]
+        assert rss.feed.language == atom.feed.language == js["language"] == "zh-CN"
+
+
+def test_json_feed_has_what_the_1_1_spec_requires(site):
+    many(site, 3)
+    site.build()
+    js = json.loads((site.out / "feed.json").read_bytes())
+    assert js["version"] == "https://jsonfeed.org/version/1.1"
+    assert js["title"] and js["home_page_url"].startswith("https://")
+    assert js["feed_url"] == "https://news.example.com/feeds/feed.json"
+    for item in js["items"]:
+        assert isinstance(item["id"], str) and item["id"]
+        assert item.get("content_html") or item.get("content_text")
+        assert item["url"].startswith("https://")
+        for key in ("date_published", "date_modified"):
+            assert datetime.fromisoformat(item[key]).tzinfo is not None
+        assert item["authors"] == [{"name": "來處"}] and item["tags"]
+
+
+def test_formats_can_be_chosen(site):
+    set_output(site, formats=["atom"])
+    many(site, 2)
+    site.build()
+    assert (site.out / "atom.xml").exists()
+    assert not (site.out / "rss.xml").exists() and not (site.out / "feed.json").exists()
+
+
+def walk(site, rel):
+    """Follow prev-archive links from a current feed, as an aggregator backfills."""
+    seen, docs = [], []
+    path = site.out / rel
+    while path is not None:
+        parsed = feedparser.parse(path.read_bytes())
+        assert not parsed.bozo
+        docs.append((path.relative_to(site.out).as_posix(), parsed))
+        seen += [e.id for e in parsed.entries]
+        prev = [link.href for link in parsed.feed.get("links", []) if link.rel == "prev-archive"]
+        path = site.out / urlsplit(prev[0]).path.removeprefix("/feeds/") if prev else None
+    return seen, docs
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom"])
+def test_archives_reach_every_item_and_never_change(site, fmt):
+    set_output(site, max_items=5, archive_page_size=5)
+    many(site, 23, crumb=HYXW)
+    site.build()
+    ids, docs = walk(site, f"{fmt}.xml")
+    assert [d for d, _ in docs] == [f"{fmt}.xml", f"archive/4.{fmt}.xml", f"archive/3.{fmt}.xml",
+                                    f"archive/2.{fmt}.xml", f"archive/1.{fmt}.xml"]
+    archived = [i for _, d in docs[1:] for i in (e.id for e in d.entries)]
+    assert len(archived) == len(set(archived)) == 20                 # pages do not overlap
+    all_ids = {e.id for e in feedparser.parse((site.out / "atom.xml").read_bytes()).entries} | set(archived)
+    assert len(set(ids)) == 23 == len(all_ids)                        # every item reached
+    raw = (site.out / f"archive/2.{fmt}.xml").read_bytes()
+    assert b"http://purl.org/syndication/history/1.0" in raw and b"archive/>" in raw
+    assert b"archive/>" not in (site.out / f"{fmt}.xml").read_bytes()
+    before = {p.name: p.read_bytes() for p in (site.out / "archive").iterdir()}
+    many(site, 9, start=100, crumb=HYXW)                              # 32 items: pages 5 and 6 close
+    site.build(now=NOW + timedelta(days=1))
+    after = {p.name: p.read_bytes() for p in (site.out / "archive").iterdir()}
+    assert {k: after[k] for k in before} == before                   # closed pages: byte for byte
+    assert set(after) - set(before) == {f"{n}.{f}.xml" for n in (5, 6) for f in ("rss", "atom")}
+    ids, _ = walk(site, f"wu-liu-zi-xun/hang-ye-xin-wen/{fmt}.xml")
+    assert len(set(ids)) == 32
+
+
+class Hub:
+    """A WebSub hub on 127.0.0.1 that records publish pings."""
+
+    def __init__(self, fail_first: int = 0):
+        self.pings: list[str] = []
+        self.fail_first = fail_first
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+                if hub.fail_first > 0:
+                    hub.fail_first -= 1
+                    self.send_response(503)
+                else:
+                    assert form["hub.mode"] == ["publish"]
+                    hub.pings.append(form["hub.url"][0])
+                    self.send_response(204)
+                self.end_headers()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+
+    def close(self):
+        self.httpd.shutdown()
+
+
+@pytest.fixture
+def hub():
+    h = Hub()
+    yield h
+    h.close()
+
+
+def with_hub(site, url):
+    site.config_path.write_text(site.config_path.read_text() + f'\n[websub]\nhubs = ["{url}"]\n')
+
+
+def run_build(site):
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "feedpub", "build", "--config", str(site.config_path)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_websub_pings_exactly_the_changed_feeds(site, hub):
+    with_hub(site, hub.url)
+    many(site, 4)
+    run_build(site)
+    feeds = sorted("https://news.example.com/feeds/" + p.relative_to(site.out).as_posix()
+                   for p in site.out.rglob("*") if p.name in ("rss.xml", "atom.xml", "feed.json"))
+    assert sorted(hub.pings) == feeds                                  # first build: every feed is new
+    raw = (site.out / "rss.xml").read_text()
+    assert f'href="{hub.url}" rel="hub"' in raw and 'rel="self"' in raw
+    assert json.loads((site.out / "feed.json").read_text())["hubs"] == [{"type": "WebSub", "url": hub.url}]
+    hub.pings.clear()
+    run_build(site)
+    assert hub.pings == []                                             # nothing changed: no ping
+    site.write("new.txt", dump(GKHY, "港口新聞", "2020/6/30 10:00:00", "來處"))
+    run_build(site)
+    base = "https://news.example.com/feeds/"
+    assert sorted(hub.pings) == sorted(base + p + f for p in ("", "wu-liu-zi-xun/", "wu-liu-zi-xun/gang-kou-hang-yun/")
+                                       for f in ("rss.xml", "atom.xml", "feed.json"))
+
+
+def test_a_failing_hub_is_retried_and_logged(site):
+    from feedpub.websub import ping
+    h = Hub(fail_first=2)
+    try:
+        result = ping([h.url], ["https://news.example.com/feeds/rss.xml"], backoff=0.05)
+        assert result == {(h.url, "https://news.example.com/feeds/rss.xml"): True} and len(h.pings) == 1
+    finally:
+        h.close()
+    result = ping(["http://127.0.0.1:9/"], ["https://news.example.com/feeds/rss.xml"], retries=1, backoff=0.01)
+    assert list(result.values()) == [False]
+
+
+def test_the_xsl_view_renders_items_for_people(site):
+    many(site, 3)
+    site.build()
+    raw = (site.out / "wu-liu-zi-xun/hang-ye-xin-wen/atom.xml").read_bytes()
+    assert b'<?xml-stylesheet type="text/xsl" href="/feeds/feed.xsl"?>' in raw
+    xslt = etree.XSLT(etree.parse(str(site.out / "feed.xsl")))
+    for rel in ("rss.xml", "atom.xml"):
+        page = str(xslt(etree.parse(str(site.out / rel))))
+        for e in site.feed(rel).entries:
+            assert e.title in page
+        assert "這是一個訂閱源" in page and "https://news.example.com/feeds/" + rel in page
+
+
+def test_summaries_only_and_size_cap(site):
+    set_output(site, full_text=False, max_bytes=20000)
+    for i in range(40):
+        site.write(f"big{i}.txt", dump(HYXW, f"長文{i:02d}", f"2020/6/{i % 28 + 1} 10:{i:02d}:00", "來處", "很長的正文。" * 300))
+    site.build()
+    raw = (site.out / "rss.xml").read_bytes()
+    assert b"content:encoded>" not in raw and b"<description>" in raw
+    set_output(site, full_text=True)
+    site.build()
+    for rel in ("rss.xml", "atom.xml", "feed.json"):
+        assert (site.out / rel).stat().st_size <= 20000
+    n = len(site.feed("rss.xml").entries)
+    assert 0 < n < 40
+    assert [e.title for e in site.feed("rss.xml").entries] == \
+        [e.title for e in site.feed("wu-liu-zi-xun/hang-ye-xin-wen/rss.xml").entries][:n]
+
+
+def test_links_inside_content_are_absolute(site):
+    site.write("md.md", "---\ntitle: 相對鏈接\ndate: 2020-06-01 10:00\ncategories: 甲\n---\n"
+                        "[圖](/img/a.png) [頁](sub/page.html) ![x](pic.png)\n")
+    site.build()
+    body = site.feed("atom.xml").entries[0].content[0].value
+    assert 'href="https://news.example.com/img/a.png"' in body
+    assert 'href="https://news.example.com/sub/page.html"' in body
+    assert 'src="https://news.example.com/pic.png"' in body
+
+
+def test_feed_metadata_readers_show(site):
+    site.config_path.write_text(site.config_path.read_text().replace(
+        'timezone = "Asia/Shanghai"\n', 'timezone = "Asia/Shanghai"\ncopyright = "© 2020 物流資訊網"\n'
+        'icon = "https://news.example.com/favicon.png"\nlogo = "https://news.example.com/logo.png"\n', 1))
+    many(site, 2)
+    site.build()
+    rss, atom = site.feed("rss.xml"), site.feed("atom.xml")
+    assert rss.feed.rights == atom.feed.rights == "© 2020 物流資訊網"
+    assert rss.feed.image.href == "https://news.example.com/logo.png"
+    assert atom.feed.icon == "https://news.example.com/favicon.png"
+    raw = (site.out / "rss.xml").read_text()
+    assert "<ttl>5</ttl>" in raw and "<sy:updatePeriod>hourly</sy:updatePeriod>" in raw
+    assert atom.feed.generator_detail.version and atom.feed.generator == "feedpub"
