@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from dateutil import tz
 
@@ -123,7 +122,9 @@ class _Run:
             description = f"{ch.display} · {s.site.title}"
         if archive:
             title = f"{title} (archive)"
-        xsl = urlsplit(s.site.feeds_url).path + "feed.xsl" if s.output.stylesheet else None
+        # Relative, so the view works wherever the folder is served (/feeds/, /, a CDN).
+        depth = (ch.folder.count("/") + 1 if ch.folder else 0) + (1 if archive else 0)
+        xsl = "../" * depth + "feed.xsl" if s.output.stylesheet else None
         return render_feeds.FeedInfo(
             title=title, description=description, home=home,
             urls=urls or {f: self.url_of(ch.file(f)) for f in ("rss", "atom", "json")},

@@ -121,6 +121,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send_error(HTTPStatus.NOT_FOUND, "Not found")
             return
         ctype = content_type(path, data)
+        if ctype.startswith(("application/rss+xml", "application/atom+xml")) and self._browser():
+            # Browsers show rss+xml as text; as XML they apply the feed's XSL view.
+            ctype = "application/xml; charset=utf-8"
         use_gzip = ctype.startswith(_COMPRESSIBLE) and _accepts_gzip(self.headers.get("Accept-Encoding")) \
             and len(data) > 200
         if use_gzip:
@@ -130,7 +133,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(HTTPStatus.NOT_MODIFIED)
             self.send_header("ETag", etag)
             self.send_header("Last-Modified", last_modified)
-            self.send_header("Vary", "Accept-Encoding")
+            self.send_header("Vary", "Accept, Accept-Encoding")
             self.end_headers()
             return
         body = _gzipped(str(path), st.st_mtime_ns, st.st_size) if use_gzip else data
@@ -140,13 +143,19 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("ETag", etag)
         self.send_header("Last-Modified", last_modified)
         self.send_header("Cache-Control", "public, max-age=60")
-        self.send_header("Vary", "Accept-Encoding")
+        self.send_header("Vary", "Accept, Accept-Encoding")
         self.send_header("X-Content-Type-Options", "nosniff")
         if use_gzip:
             self.send_header("Content-Encoding", "gzip")
         self.end_headers()
         if not head:
             self.wfile.write(body)
+
+    def _browser(self) -> bool:
+        """A person's browser navigating (it asks for HTML first), not a feed reader."""
+        accept = self.headers.get("Accept", "")
+        return "text/html" in accept and "application/rss+xml" not in accept \
+            and "application/atom+xml" not in accept
 
     def _not_modified(self, etag: str, mtime: int) -> bool:
         inm = self.headers.get("If-None-Match")
