@@ -64,8 +64,32 @@ class Site:
                 for p in sorted(self.out.rglob("*")) if p.is_file()}
 
 
+PG_ADMIN = os.environ.get("FEEDPUB_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
 @pytest.fixture
-def site(tmp_path: Path) -> Site:
+def pg_url():
+    """A fresh PostgreSQL database on 127.0.0.1 for one test, dropped after it.
+
+    No server is a failure, not a skip: the store must be tested on both engines."""
+    import uuid
+
+    import sqlalchemy as sa
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    name = "feedpub_test_" + uuid.uuid4().hex[:12]
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN} ({exc.orig}); start it, or set FEEDPUB_TEST_PG")
+    url = sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def make_site(tmp_path: Path, store_url: str | None = None) -> Site:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     cfg = tmp_path / "feedpub.toml"
@@ -82,11 +106,23 @@ def site(tmp_path: Path) -> Site:
         max_items = 50
 
         [store]
-        url = "sqlite:///state/feedpub.db"
+        url = "STORE_URL"
 
         [[sources]]
         name = "inbox"
         type = "folder"
         path = "inbox"
-    """), encoding="utf-8")
+    """).replace("STORE_URL", store_url or "sqlite:///state/feedpub.db"), encoding="utf-8")
     return Site(tmp_path, inbox, tmp_path / "feeds", cfg)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    return make_site(tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_site(request, tmp_path: Path) -> Site:
+    """The same site over each store engine."""
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    return make_site(tmp_path, url)

@@ -199,6 +199,7 @@ def _ingest(tx, settings: Settings, summary: Summary, now: datetime, source: str
         return usable
     except Exception as exc:
         savepoint.rollback()
+        tx.forget_cache()
         p = Problem(source, location, f"internal error: {exc.__class__.__name__}: {exc}")
         log.debug("%s", traceback.format_exc())
         _report(p, where)

@@ -25,7 +25,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from .model import Article, Item, Problem
 
-SCHEMA_VERSION = 1
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -151,6 +150,17 @@ processes = sa.Table(
     sa.Column("heartbeat", UTCDateTime, nullable=False),
 )
 
+gathers = sa.Table(
+    "gathers", metadata,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started", UTCDateTime, nullable=False),
+    sa.Column("ended", UTCDateTime),
+    sa.Index("ix_gathers_source", "source", "started"),
+)
+
 meta = sa.Table(
     "meta", metadata,
     sa.Column("name", sa.String(100), primary_key=True),
@@ -179,8 +189,52 @@ class StoreError(Exception):
     """The store cannot be opened or is of another version."""
 
 
+class StoreBehind(StoreError):
+    """The store's schema is older than this feedpub's: `feedpub migrate`."""
+
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _alembic_config(conn):
+    from alembic.config import Config
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def schema_revision(conn) -> tuple[str | None, str]:
+    """(the store's revision, or None for an empty store; the newest revision)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    head = ScriptDirectory.from_config(_alembic_config(conn)).get_current_head()
+    current = MigrationContext.configure(conn).get_current_revision()
+    if current is None:
+        tables = set(sa.inspect(conn).get_table_names())
+        if "articles" in tables:
+            # A store from before migrations existed: say which schema it has.
+            from alembic import command
+            current = "0002" if "gathers" in tables else "0001"
+            command.stamp(_alembic_config(conn), current)
+    return current, head
+
+
+def _upgrade(conn) -> None:
+    from alembic import command
+    command.upgrade(_alembic_config(conn), "head")
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
 class Store:
-    def __init__(self, url: str, *, id_authority: str):
+    def __init__(self, url: str, *, id_authority: str, migrate: bool = False):
         self.url = url
         self.id_authority = id_authority
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
@@ -189,15 +243,19 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
-            metadata.create_all(self.engine)
             with self.engine.begin() as conn:
-                version = conn.execute(sa.select(meta.c.value).where(meta.c.name == "schema_version")).scalar()
-                if version is None:
-                    conn.execute(meta.insert().values(name="schema_version", value=str(SCHEMA_VERSION)))
-                elif int(version) > SCHEMA_VERSION:
-                    raise StoreError(f"{url}: store schema {version} is newer than this feedpub ({SCHEMA_VERSION})")
+                current, head = schema_revision(conn)
+                if current is None:
+                    _upgrade(conn)                       # a new store starts at the newest schema
+                elif current != head and not migrate:
+                    raise StoreBehind(
+                        f"the store {_safe_url(url)} is at schema revision {current}, this feedpub needs {head}: "
+                        f"run `feedpub migrate` (back the store up first)")
+                elif current != head:
+                    _upgrade(conn)
         except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"cannot open store {url}: {exc.__class__.__name__}: {exc.orig or exc}") from None
+            raise StoreError(f"cannot open store {_safe_url(url)}: {exc.__class__.__name__}: "
+                             f"{getattr(exc, 'orig', None) or exc}") from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -461,6 +519,10 @@ class Transaction:
             self.conn.execute(meta.insert().values(name=name, value=value))
 
     # -- files seen ------------------------------------------------------
+    def forget_cache(self) -> None:
+        """After a rolled-back savepoint: cached category pks may not exist."""
+        self._cat_cache.clear()
+
     def mark_seen(self, source: str, location: str, size: int, mtime_ns: int) -> None:
         self.conn.execute(seen.delete().where(seen.c.source == source, seen.c.location == location))
         self.conn.execute(seen.insert().values(source=source, location=location, size=size, mtime_ns=mtime_ns))
@@ -537,13 +599,17 @@ class Transaction:
             item_id = f"tag:{self.id_authority},{day}:" + (quote(art.given_id, safe="") if art.given_id
                                                            else digest[:20])
         page_path = None if art.url else f"articles/{published:%Y}/{published:%m}/{digest[:16]}.html"
-        pk = self.conn.execute(articles.insert().values(
+        pk = _insert_or_nothing(self.conn, articles, dict(
             id=item_id, key=art.key, source=art.source, url=art.url, page_path=page_path, title=art.title,
             summary=art.summary, body_html=art.body_html, author=art.author, source_name=art.source_name,
             published=published, dated=art.published is not None,
             updated=max(art.updated or published, published), first_seen=now, date_raw=art.date_raw,
             content_hash=art.content_hash,
-        )).inserted_primary_key[0]
+        ))
+        if pk is None:
+            # Another publisher stored this article a moment ago (its transaction
+            # won the unique key): it is ours to update, not to insert again.
+            return self.save(art, now)
         self._set_origin(art, pk)
         return Saved("new", frozenset(self._link_categories(pk, art, published)), pk)
 
@@ -552,8 +618,10 @@ class Transaction:
         current = self.conn.execute(sa.select(o.article_pk).where(o.source == art.source,
                                                                   o.location == art.location)).scalar()
         if current is None:
-            self.conn.execute(origins.insert().values(source=art.source, location=art.location, article_pk=pk))
-        elif current != pk:
+            if _insert_or_nothing(self.conn, origins, dict(source=art.source, location=art.location, article_pk=pk),
+                                  returning=False) is None:
+                current = -1                                    # inserted meanwhile by another publisher
+        if current is not None and current != pk:
             self.conn.execute(origins.update().where(o.source == art.source, o.location == art.location)
                               .values(article_pk=pk))
 
@@ -591,13 +659,39 @@ class Transaction:
             taken = set(self.conn.execute(sa.select(c.slug).where(
                 c.parent_pk.is_(None) if parent_pk is None else c.parent_pk == parent_pk)).scalars())
             slug, n = base, 2
-            while slug in taken or slug in ("articles", "archive"):
-                slug, n = f"{base}-{n}", n + 1
-            pk = self.conn.execute(categories.insert().values(
-                key=key, parent_pk=parent_pk, depth=key.count("/") + 1, slug=slug, name=spelling,
-            )).inserted_primary_key[0]
+            while pk is None:
+                while slug in taken or slug in ("articles", "archive"):
+                    slug, n = f"{base}-{n}", n + 1
+                pk = _insert_or_nothing(self.conn, categories, dict(
+                    key=key, parent_pk=parent_pk, depth=key.count("/") + 1, slug=slug, name=spelling))
+                if pk is None:          # a concurrent publisher took the key, or the slug
+                    pk = self.conn.execute(sa.select(c.pk).where(c.key == key)).scalar()
+                    taken.add(slug)
         self._cat_cache[key] = pk
         return pk
+
+
+def _insert_or_nothing(conn: Connection, table: sa.Table, values: dict, returning: bool = True):
+    """INSERT … ON CONFLICT DO NOTHING: two publishers inserting the same row
+    never make two, and never fail (unique constraints, not check-then-insert).
+    Returns the new pk, or None if the row (or a unique value) existed."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        nested = conn.begin_nested()
+        try:
+            result = conn.execute(table.insert().values(**values))
+        except sa.exc.IntegrityError:
+            nested.rollback()
+            return None
+        nested.commit()
+        return result.inserted_primary_key[0] if returning else True
+    stmt = insert(table).values(**values).on_conflict_do_nothing()
+    if returning:
+        return conn.execute(stmt.returning(table.c.pk)).scalar()
+    return True if conn.execute(stmt).rowcount else None
 
 
 def _like_prefix(location: str) -> str:

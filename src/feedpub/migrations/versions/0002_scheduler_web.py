@@ -1,0 +1,62 @@
+"""What `feedpub run` and web sources keep: per-source status, processes, HTTP validators, gathers.
+
+Revision ID: 0002
+Revises: 0001
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from feedpub.store import UTCDateTime
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "source_status",
+        sa.Column("source", sa.String(200), primary_key=True),
+        sa.Column("last_run", UTCDateTime),
+        sa.Column("last_success", UTCDateTime),
+        sa.Column("last_duration", sa.Float),
+        sa.Column("last_error", sa.Text),
+        sa.Column("last_error_at", UTCDateTime),
+        sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("next_run", UTCDateTime),
+        sa.Column("runs", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_new", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_updated", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_problems", sa.Integer, nullable=False, server_default="0"),
+    )
+    op.create_table(
+        "processes",
+        sa.Column("host", sa.String(255), primary_key=True),
+        sa.Column("pid", sa.Integer, primary_key=True),
+        sa.Column("started", UTCDateTime, nullable=False),
+        sa.Column("heartbeat", UTCDateTime, nullable=False),
+    )
+    op.create_table(
+        "http_cache",
+        sa.Column("source", sa.String(200), primary_key=True),
+        sa.Column("url", sa.String(2000), primary_key=True),
+        sa.Column("etag", sa.Text),
+        sa.Column("last_modified", sa.Text),
+        sa.Column("listing_date", sa.Text),
+    )
+    op.create_table(
+        "gathers",
+        sa.Column("pk", sa.Integer, primary_key=True),
+        sa.Column("source", sa.String(200), nullable=False),
+        sa.Column("host", sa.String(255), nullable=False),
+        sa.Column("pid", sa.Integer, nullable=False),
+        sa.Column("started", UTCDateTime, nullable=False),
+        sa.Column("ended", UTCDateTime),
+    )
+    op.create_index("ix_gathers_source", "gathers", ["source", "started"])
+
+
+def downgrade() -> None:
+    for table in ("gathers", "http_cache", "processes", "source_status"):
+        op.drop_table(table)
