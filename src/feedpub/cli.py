@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--serve", metavar="HOST:PORT", help="also serve the output folder, e.g. 127.0.0.1:8080")
     s = with_config(sub.add_parser("serve", help="serve the output folder read-only"))
     s.add_argument("address", nargs="?", default="127.0.0.1:8080", metavar="HOST:PORT")
+    with_config(sub.add_parser("migrate", help="upgrade the store's schema to this feedpub's"))
     t = with_config(sub.add_parser("try", help="fetch a web source once and show what each selector finds"))
     t.add_argument("source", help="the name of a web source")
     st = with_config(sub.add_parser("status", help="per source: last run, next run, articles, last error"))
@@ -66,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             return _status(settings, args.json)
         if args.command == "try":
             return _try(settings, args.source)
+        if args.command == "migrate":
+            return _migrate(settings)
         summary = build(settings, full=args.full)
         if settings.websub.hubs and summary.changed_feeds:
             from .websub import ping
@@ -224,4 +227,24 @@ def _try(settings: config.Settings, name: str) -> int:
             where = page
         shown = "(nothing: check this selector)" if found in (None, "", "0 match(es)") else found
         print(f"  {what}: {shown}")
+    return 0
+
+
+def _migrate(settings: config.Settings) -> int:
+    import sqlalchemy as sa
+
+    from .store import Store, id_authority, schema_revision
+
+    engine = sa.create_engine(settings.store.url)
+    try:
+        with engine.begin() as conn:
+            before, head = schema_revision(conn)
+    finally:
+        engine.dispose()
+    store = Store(settings.store.url, id_authority=id_authority(settings.site.feeds_url), migrate=True)
+    store.close()
+    if before == head:
+        print(f"store is up to date (schema revision {head})")
+    else:
+        print(f"store upgraded from schema revision {before or '(empty)'} to {head}")
     return 0
