@@ -90,9 +90,10 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
                 summary.problems.append(p)
                 summary.failed_sources.append(source.name)
                 _report(p, where)
-        result = regenerate(settings, store, token=summary.token,
-                            changed_categories=None if full else summary.changed_categories,
-                            changed_articles=None if full else summary.changed_articles)
+        with store.advisory_lock("regenerate", wait=True):   # one renderer at a time, newest state wins
+            result = regenerate(settings, store, token=summary.token,
+                                changed_categories=None if full else summary.changed_categories,
+                                changed_articles=None if full else summary.changed_articles)
         summary.written, summary.unchanged = result.written, result.unchanged
         summary.changed_feeds = result.changed_feeds
         return summary

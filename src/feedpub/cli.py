@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("feedpub").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)   # its per-job lines drown ours
     logging.getLogger("httpx").setLevel(logging.WARNING)         # one line per request
+    logging.getLogger("alembic").setLevel(logging.WARNING)       # migrations say what they do themselves
     try:
         settings = config.load(args.config)
     except config.ConfigError as exc:

@@ -134,10 +134,15 @@ class _Run:
 
     def _channel(self, ch: Channel) -> None:
         s = self.settings
-        entries = self._entries(self.store.newest(ch.category_pk, s.output.max_items))
         size = s.output.archive_page_size
         total = self.store.article_count() if ch.category_pk is None else self.store.counts().get(ch.category_pk, 0)
         closed = total // size
+        # The newest max_items, plus any item not yet on a closed archive page
+        # (stored late with an old date): every item stays reachable.
+        rows = {item.id: (item, cats) for item, cats in self.store.newest(ch.category_pk, s.output.max_items)}
+        for item, cats in self.store.not_archived(ch.category_pk, closed * size):
+            rows.setdefault(item.id, (item, cats))
+        entries = self._entries(sorted(rows.values(), key=lambda x: (x[0].published, x[0].id), reverse=True))
         links = {}
         if closed:
             links["prev-archive"] = {f: self.url_of(ch.archive(f, closed)) for f in ARCHIVE_FORMATS}

@@ -169,8 +169,19 @@ class Publisher:
     def tick(self, name: str) -> None:
         """Gather one source and regenerate the feeds it changed."""
         with self._tick_lock:
-            if not self.stopping.is_set():
-                self._tick(name)
+            if self.stopping.is_set():
+                return
+            # On PostgreSQL, several publishers share the store: one gathers
+            # each source per tick, the others skip it.
+            with self.store.advisory_lock(f"source:{name}", wait=False) as mine:
+                if not mine:
+                    log.debug("%s: another publisher is gathering it; skipped", name)
+                    return
+                started = self.store.gather_started(name, self.host, self.pid, _utcnow())
+                try:
+                    self._tick(name)
+                finally:
+                    self.store.gather_ended(started, _utcnow())
 
     def _tick(self, name: str) -> None:
         source = next(s for s in self.settings.sources if s.name == name)

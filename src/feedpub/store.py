@@ -194,6 +194,7 @@ class StoreBehind(StoreError):
 
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_SCHEMA_LOCK = 0x66656564707562  # "feedpub"
 
 
 def _alembic_config(conn):
@@ -244,6 +245,9 @@ class Store:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
             with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    # publishers starting together: one creates or checks the schema at a time
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
                 current, head = schema_revision(conn)
                 if current is None:
                     _upgrade(conn)                       # a new store starts at the newest schema
@@ -321,19 +325,24 @@ class Store:
                     direct[apk].append(cpk)
         return [(_item(r), direct[r.pk]) for r in rows]
 
+    def _in_stored_order(self, category_pk: int | None):
+        if category_pk is None:
+            return sa.select(articles.c.pk).order_by(articles.c.pk)
+        return (sa.select(article_categories.c.article_pk).where(article_categories.c.category_pk == category_pk)
+                .order_by(article_categories.c.article_pk))
+
     def archive_page(self, category_pk: int | None, page: int, size: int) -> list[tuple[Item, list[int]]]:
         """Items of archive page `page` (1 = oldest): the order feedpub first stored
         them in, which only ever grows at its end, so a full page never changes."""
-        if category_pk is None:
-            q = sa.select(articles.c.pk).order_by(articles.c.pk)
-        else:
-            q = (sa.select(article_categories.c.article_pk)
-                 .where(article_categories.c.category_pk == category_pk)
-                 .order_by(article_categories.c.article_pk))
         with self.engine.connect() as conn:
-            pks = conn.execute(q.offset((page - 1) * size).limit(size)).scalars().all()
-        items = self._items_by_pk(list(pks))
-        return sorted(items, key=lambda x: (x[0].published, x[0].id), reverse=True)
+            pks = conn.execute(self._in_stored_order(category_pk).offset((page - 1) * size).limit(size)).scalars().all()
+        return _newest_first(self._items_by_pk(list(pks)))
+
+    def not_archived(self, category_pk: int | None, archived: int) -> list[tuple[Item, list[int]]]:
+        """The items after the first `archived` in stored order: not yet on a closed page."""
+        with self.engine.connect() as conn:
+            pks = conn.execute(self._in_stored_order(category_pk).offset(archived)).scalars().all()
+        return _newest_first(self._items_by_pk(list(pks)))
 
     def pages(self, pks=None) -> list[tuple[Item, list[int]]]:
         """The items (all, or those among `pks`) that need an article page of our own."""
@@ -423,6 +432,38 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(processes.delete().where(processes.c.host == host, processes.c.pid == pid))
 
+    @contextmanager
+    def advisory_lock(self, name: str, *, wait: bool):
+        """A lock shared by every publisher on this PostgreSQL store (advisory:
+        held by a connection, so it dies with the process that held it).
+        Yields whether it was taken; on SQLite (one publisher) always True."""
+        if self.engine.dialect.name != "postgresql":
+            yield True
+            return
+        key = int.from_bytes(hashlib.sha256(f"feedpub:{name}".encode()).digest()[:8], "big", signed=True)
+        with self.engine.connect() as conn:
+            if wait:
+                conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                got = True
+            else:
+                got = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+
+    def gather_started(self, source: str, host: str, pid: int, when: datetime) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(gathers.insert().values(source=source, host=host, pid=pid, started=when)
+                                .returning(gathers.c.pk)).scalar()
+
+    def gather_ended(self, pk: int, when: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(gathers.update().where(gathers.c.pk == pk).values(ended=when))
+
     def run_lock(self) -> RunLock:
         """The lock that lets one `feedpub run` at a time use this store."""
         return RunLock(self.url)
@@ -461,7 +502,7 @@ class RunLock:
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             self.path = Path(url[len("sqlite:///"):] + ".lock")
         else:
-            self.path = None
+            self.path = None        # PostgreSQL: any number of publishers, advisory locks per source
 
     def acquire(self) -> None:
         if self.path is None:
@@ -498,6 +539,10 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def _newest_first(rows):
+    return sorted(rows, key=lambda x: (x[0].published, x[0].id), reverse=True)
 
 
 def _item(r) -> Item:
