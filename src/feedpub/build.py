@@ -22,6 +22,7 @@ from .normalize import normalize
 from .regenerate import PENDING, regenerate
 from .sources.folder import FolderSource, SourceError
 from .sources.http import Http
+from .sources.sql import SqlSource
 from .sources.web import WebSource
 from .store import Store, id_authority
 
@@ -82,7 +83,8 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
                 gather(settings, store, source, now=now, full=full, summary=summary, settle=settle,
                        should_stop=should_stop)
             except Exception as exc:        # one source failing costs that source only
-                where = str(source.path) if source.path else source.web.start[0].url
+                where = str(source.path) if source.path else (
+                    source.web.start[0].url if source.web else source.name)
                 reason = str(exc) if isinstance(exc, SourceError) else f"{exc.__class__.__name__}: {exc}"
                 if not isinstance(exc, SourceError):
                     log.debug("%s", traceback.format_exc())
@@ -108,6 +110,8 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
     summary.sources += 1
     if source_settings.type == "web":
         _gather_web(settings, store, source_settings, now=now, full=full, summary=summary)
+    elif source_settings.type == "sql":
+        _gather_sql(settings, store, source_settings, now=now, full=full, summary=summary)
     else:
         _gather_folder(settings, store, source_settings, now=now, full=full, summary=summary, settle=settle,
                        should_stop=should_stop)
@@ -161,6 +165,19 @@ def _gather_web(settings: Settings, store: Store, source_settings, *, now: datet
         summary.problems.extend(result.problems)
         for url, values in sorted(result.remember.items()):
             tx.remember_http(source_settings.name, url, values)
+
+
+def _gather_sql(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
+                summary: Summary) -> None:
+    mark = f"sql_since:{source_settings.name}"
+    articles, since = SqlSource(source_settings).gather(None if full else store.get_meta(mark))
+    summary.files_read += len(articles)
+    with store.transaction() as tx:
+        for raw in articles:
+            _ingest(tx, settings, summary, now, source_settings.name, raw.location,
+                    f"{source_settings.name}: {raw.location}", lambda raw=raw: [raw])
+        if since:
+            tx.set_meta(mark, since)          # with the rows: a crash re-reads them, never skips them
 
 
 def _ingest(tx, settings: Settings, summary: Summary, now: datetime, source: str, location: str, where: str,

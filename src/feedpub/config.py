@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from dateutil import tz
 
 DEFAULT_CONFIG = Path("config/feedpub.toml")
-SOURCE_TYPES = ("folder", "web")
+SOURCE_TYPES = ("folder", "web", "sql")
 
 
 class ConfigError(Exception):
@@ -100,6 +100,17 @@ class Web:
 
 
 @dataclass(frozen=True)
+class Sql:
+    """What a `sql` source runs: a read-only query, and which column is which field."""
+
+    url: str
+    query: str
+    fields: dict
+    timeout: float = 30.0
+    since: object = "1970-01-01 00:00:00"   # :since before anything was seen
+
+
+@dataclass(frozen=True)
 class Source:
     name: str
     type: str
@@ -114,6 +125,7 @@ class Source:
     misfire_grace: float = 300.0     # a run missed by more than this is skipped, not caught up
     watch: bool = False              # folder: publish new files as they land
     web: Web | None = None           # web: what to fetch and how
+    sql: Sql | None = None           # sql: what to query
 
 
 @dataclass(frozen=True)
@@ -283,9 +295,12 @@ def parse(data: dict, path: Path) -> Settings:
         if kind == "folder":
             r.known(src, where, common | {"path", "link_template", "extensions", "watch"})
             sources.append(Source(**base, **_folder(r, src, where)))
-        else:
+        elif kind == "web":
             r.known(src, where, common | WEB_KEYS)
             sources.append(Source(**base, path=None, web=_web(r, src, where)))
+        else:
+            r.known(src, where, common | {"url", "query", "fields", "timeout", "since"})
+            sources.append(Source(**base, path=None, sql=_sql(r, src, where)))
     names = [x.name for x in sources]
     for name in names:
         if names.count(name) > 1:
@@ -407,6 +422,29 @@ def _web(r: _Reader, src: dict, where: str) -> Web:
         concurrency=r.int(src, where, "concurrency", 2, 1, 8),
         user_agent=r.str(src, where, "user_agent", None),
     )
+
+
+SQL_FIELDS = ("id", "title", "body", "category", "published", "updated", "link", "author", "source", "summary")
+
+
+def _sql(r: _Reader, src: dict, where: str) -> Sql:
+    import sqlalchemy as sa
+    url = r.str(src, where, "url")
+    try:
+        sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise r.fail(f"{where}.url", f"not a SQLAlchemy URL such as 'mysql+pymysql://reader@host/cms': {url!r}") \
+            from None
+    fields = src.get("fields")
+    if not isinstance(fields, dict) or "title" not in fields or \
+            not all(isinstance(k, str) and k in SQL_FIELDS and isinstance(v, str) for k, v in fields.items()):
+        raise r.fail(f"{where}.fields", f"must map fields ({', '.join(SQL_FIELDS)}; title required) to column "
+                                        f"names, e.g. {{ title = \"title\", published = \"pubdate\" }}")
+    since = src.get("since", "1970-01-01 00:00:00")
+    if not isinstance(since, (str, int)):
+        raise r.fail(f"{where}.since", "must be a string or a whole number")
+    return Sql(url=url, query=r.str(src, where, "query"), fields=dict(fields),
+               timeout=r.duration(src, where, "timeout", 30.0), since=since)
 
 
 def _schedule(r: _Reader, src: dict, where: str, zone: str) -> tuple[float | None, str | None]:

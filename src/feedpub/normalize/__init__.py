@@ -61,7 +61,7 @@ def normalize(raw: RawArticle, *, now: datetime, summary_length: int = 200,
     author = text.clean_line(raw.author) or None
     source_name = text.clean_line(raw.source_name) or None
     if given_id:
-        key = "id:" + given_id
+        key = f"id:{raw.source}:{given_id}"          # ids are the source's own: two CMSs may both have id 5
     elif url:
         key = "url:" + url
     else:
