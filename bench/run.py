@@ -1,0 +1,184 @@
+"""feedpub against Hugo on the same corpus: cold build, one new article, nothing new, memory.
+
+    .venv/bin/python bench/run.py [--sizes 1000,10000,50000] [--large] [--reps 3] [--quick]
+
+For each size M the seeded corpus (bench/gen_corpus.py: 50 two-level Chinese
+categories, ~1.6 KB articles, newest 50 per feed, full text) is built by
+feedpub (RSS + Atom + JSON) and, when `hugo` is installed (apt-get install
+hugo), by Hugo with an RSS-only configuration written here, alternating the
+two round by round. Figures are medians with min-max; peak RSS is the
+process's own. Ratios are against Hugo's full build in the same run. Results
+go to stdout and to bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PY = sys.executable
+PEAK = ("import resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+
+HUGO_CONFIG = """baseURL = "https://news.example.com/"
+languageCode = "zh-CN"
+title = "Bench"
+disableKinds = ["sitemap", "robotsTXT", "404"]
+[outputs]
+home = ["RSS"]
+section = ["RSS"]
+taxonomy = ["RSS"]
+term = ["RSS"]
+page = []
+[services.rss]
+limit = 50
+"""
+# Full text in every item, as feedpub publishes it.
+HUGO_RSS = """<rss version="2.0"><channel><title>{{ .Title }}</title><link>{{ .Permalink }}</link>
+<description>{{ .Title }}</description>{{ range first 50 .Pages }}<item><title>{{ .Title }}</title>
+<link>{{ .Permalink }}</link><pubDate>{{ .Date.Format "Mon, 02 Jan 2006 15:04:05 -0700" }}</pubDate>
+<guid>{{ .Permalink }}</guid><description>{{ .Content | html }}</description></item>{{ end }}</channel></rss>
+"""
+
+FEEDPUB_CONFIG = """[site]
+title = "Bench"
+link = "https://news.example.com/"
+feeds_url = "https://news.example.com/feeds/"
+timezone = "Asia/Shanghai"
+[output]
+dir = "feeds"
+max_items = 50
+[store]
+url = "sqlite:///state/feedpub.db"
+[[sources]]
+name = "corpus"
+type = "folder"
+path = "corpus"
+"""
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of one command."""
+    out = subprocess.run([PY, "-c", PEAK, *cmd], cwd=cwd, capture_output=True, text=True, check=True,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
+    seconds, kb = out.stdout.split()
+    return float(seconds), int(kb) / 1024
+
+
+def gen(out: Path, m: int, fmt: str) -> None:
+    subprocess.run([PY, str(HERE / "gen_corpus.py"), str(out), "--articles", str(m), "--format", fmt], check=True)
+
+
+def new_article(corpus: Path, n: int, fmt: str) -> None:
+    ext = "md" if fmt == "markdown" else "txt"
+    src = next((corpus / "c00").glob(f"*.{ext}"))
+    text = src.read_text(encoding="utf-8").replace("第0號", f"新增{n}號")
+    (corpus / "c00" / f"new{n:06d}.{ext}").write_text(text, encoding="utf-8")
+
+
+def feedpub_round(work: Path, fmt: str, n: int) -> dict:
+    for d in ("feeds", "state"):
+        shutil.rmtree(work / d, ignore_errors=True)
+    cmd = [PY, "-m", "feedpub", "build", "--config", str(work / "feedpub.toml")]
+    cold = timed(cmd, work)
+    new_article(work / "corpus", n, fmt)
+    one = timed(cmd, work)
+    quiet = timed(cmd, work)
+    return {"cold": cold, "one": one, "quiet": quiet}
+
+
+def hugo_round(site: Path) -> tuple[float, float]:
+    shutil.rmtree(site / "public", ignore_errors=True)
+    return timed(["hugo", "--quiet", "-s", str(site), "-d", str(site / "public")], site)
+
+
+def fmt_stats(values: list[float]) -> str:
+    return f"{statistics.median(values):8.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1000,10000,50000")
+    ap.add_argument("--large", action="store_true", help="also 200,000 articles")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="1,000 articles, one round: keeps the script working")
+    ap.add_argument("--no-results", action="store_true", help="do not write bench/RESULTS.md")
+    args = ap.parse_args()
+    sizes = [1000] if args.quick else [int(s) for s in args.sizes.split(",")] + ([200_000] if args.large else [])
+    reps = 1 if args.quick else args.reps
+    hugo = shutil.which("hugo")
+    lines = [f"command: {' '.join(['bench/run.py'] + sys.argv[1:])}",
+             "hugo: " + (subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout.strip()
+                         if hugo else "not installed (apt-get install hugo): absolute figures only")]
+    header = (f"{'M':>7} {'scenario':<24}{'feedpub s (min-max)':>24}{'peak MB':>9}"
+              f"{'Hugo s':>10}{'Hugo MB':>9}{'ratio':>8}")
+    lines += ["", header, "-" * len(header)]
+    print("\n".join(lines), flush=True)
+    for m in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            results: dict[str, list] = {"cold": [], "one": [], "quiet": [], "text": []}
+            hugo_times: list[tuple[float, float]] = []
+            work = tmp / "md"
+            work.mkdir()
+            gen(work / "corpus", m, "markdown")
+            (work / "feedpub.toml").write_text(FEEDPUB_CONFIG, encoding="utf-8")
+            text_work = tmp / "txt"
+            text_work.mkdir()
+            gen(text_work / "corpus", m, "textdump")
+            (text_work / "feedpub.toml").write_text(FEEDPUB_CONFIG, encoding="utf-8")
+            if hugo:
+                site = tmp / "hugo"
+                (site / "layouts" / "_default").mkdir(parents=True)
+                (site / "hugo.toml").write_text(HUGO_CONFIG, encoding="utf-8")
+                (site / "layouts" / "_default" / "rss.xml").write_text(HUGO_RSS, encoding="utf-8")
+                shutil.copytree(work / "corpus", site / "content" / "posts")
+            for r in range(reps):                          # alternate the systems round by round
+                if hugo:
+                    hugo_times.append(hugo_round(site))
+                rnd = feedpub_round(work, "markdown", r)
+                for k in ("cold", "one", "quiet"):
+                    results[k].append(rnd[k])
+                for d in ("feeds", "state"):
+                    shutil.rmtree(text_work / d, ignore_errors=True)
+                results["text"].append(timed([PY, "-m", "feedpub", "build", "--config",
+                                              str(text_work / "feedpub.toml")], text_work))
+            h = statistics.median(t for t, _ in hugo_times) if hugo_times else None
+            hm = max(mb for _, mb in hugo_times) if hugo_times else None
+            cold_med = statistics.median(t for t, _ in results["cold"])
+            for key, label in (("cold", "cold full build"), ("one", "one new article"), ("quiet", "nothing new"),
+                               ("text", "cold, text dumps")):
+                secs = [t for t, _ in results[key]]
+                peak = max(mb for _, mb in results[key])
+                ratio = f"{statistics.median(secs) / h:7.2f}x" if h else "      -"
+                if key == "text":
+                    ratio = f"{statistics.median(secs) / cold_med:6.2f}xmd"
+                row = (f"{m:>7} {label:<24}{fmt_stats(secs):>24}{peak:>9.0f}"
+                       f"{(f'{h:10.2f}' if h else '         -')}{(f'{hm:9.0f}' if hm else '        -')}{ratio:>8}")
+                print(row, flush=True)
+                lines.append(row)
+    if not args.no_results and not args.quick:
+        results_md = HERE / "RESULTS.md"
+        text = results_md.read_text(encoding="utf-8") if results_md.exists() else "# Benchmark results\n"
+        start, end = "<!-- run.py -->", "<!-- /run.py -->"
+        block = f"{start}\n## feedpub against Hugo (bench/run.py)\n\n```\n" + "\n".join(lines) + f"\n```\n{end}"
+        if start in text:
+            text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
+        else:
+            text = text.rstrip() + "\n\n" + block + "\n"
+        results_md.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
