@@ -99,6 +99,13 @@ def _check(settings: config.Settings) -> int:
     shown: dict[str, tuple[str, str]] = {}
     problems = 0
     for src in settings.sources:
+        if src.type == "web":
+            print(f"source {src.name!r}: web, {len(src.web.start)} listing page(s) "
+                  f"(`feedpub try {src.name}` fetches them once)")
+            continue
+        if src.type == "sql":
+            print(f"source {src.name!r}: sql query on {src.sql.url.split('@')[-1]}")
+            continue
         source = FolderSource(src)
         files = source.scan()
         print(f"source {src.name!r}: {src.type} {src.path}, {len(files)} article file(s), zone {src.timezone}")

@@ -97,54 +97,38 @@ def _generator(info: FeedInfo, entries: list[Entry], zone: tzinfo) -> FeedGenera
 
 
 def _finish(data: bytes, kind: str, info: FeedInfo) -> bytes:
-    """Add what feedgen cannot write, and the stylesheet instruction."""
-    parser = etree.XMLParser(remove_blank_text=True)
-    root = etree.fromstring(data, parser)
+    """Add what feedgen cannot write, and the stylesheet instruction.
+
+    RSS and Atom differ only in where the additions go (the channel, or the
+    feed element after its links) and in RSS's syndication-module elements.
+    """
+    root = etree.fromstring(data, etree.XMLParser(remove_blank_text=True))
+    extra_ns = {"fh": FH_NS} if info.archive else {}
     if kind == "rss":
-        nsmap = dict(root.nsmap)
-        nsmap.setdefault("atom", ATOM_NS)
-        nsmap.setdefault("sy", SY_NS)
-        if info.archive:
-            nsmap.setdefault("fh", FH_NS)
+        extra_ns.update(atom=ATOM_NS, sy=SY_NS)
+    nsmap = {**extra_ns, **root.nsmap}
+    if nsmap != root.nsmap:                       # lxml fixes namespaces at creation: rebuild the root
         new_root = etree.Element(root.tag, nsmap=nsmap, attrib=dict(root.attrib))
         new_root.extend(list(root))
         root = new_root
-        channel = root.find("channel")
-        at = list(channel).index(channel.find(f"{{{ATOM_NS}}}link")) + 1
-        extra = [("hub", h) for h in info.hubs]
-        extra += [(rel, urls["rss"]) for rel, urls in sorted(info.archive_links.items()) if "rss" in urls]
-        for rel, href in extra:
-            channel.insert(at, etree.Element(f"{{{ATOM_NS}}}link", href=href, rel=rel))
-            at += 1
-        if info.archive:
-            channel.insert(at, etree.Element(f"{{{FH_NS}}}archive"))
-        elif info.ttl:
-            period, frequency = _update_period(info.ttl)
-            for name, text in (("updatePeriod", period), ("updateFrequency", str(frequency))):
-                el = etree.Element(f"{{{SY_NS}}}{name}")
-                el.text = text
-                channel.insert(at, el)
-                at += 1
-    else:
-        if info.archive:
-            nsmap = dict(root.nsmap)
-            nsmap["fh"] = FH_NS
-            new_root = etree.Element(root.tag, nsmap=nsmap, attrib=dict(root.attrib))
-            new_root.extend(list(root))
-            root = new_root
-        links = [i for i, el in enumerate(root) if el.tag == f"{{{ATOM_NS}}}link"]
-        at = links[-1] + 1
-        extra = [("hub", h) for h in info.hubs]
-        extra += [(rel, urls["atom"]) for rel, urls in sorted(info.archive_links.items()) if "atom" in urls]
-        for rel, href in extra:
-            root.insert(at, etree.Element(f"{{{ATOM_NS}}}link", href=href, rel=rel))
-            at += 1
-        if info.archive:
-            root.insert(at, etree.Element(f"{{{FH_NS}}}archive"))
+    parent = root.find("channel") if kind == "rss" else root
+    at = max(i for i, el in enumerate(parent) if el.tag == f"{{{ATOM_NS}}}link") + 1
+    additions = [etree.Element(f"{{{ATOM_NS}}}link", href=h, rel="hub") for h in info.hubs]
+    additions += [etree.Element(f"{{{ATOM_NS}}}link", href=urls[kind], rel=rel)
+                  for rel, urls in sorted(info.archive_links.items()) if kind in urls]
+    if info.archive:
+        additions.append(etree.Element(f"{{{FH_NS}}}archive"))
+    elif kind == "rss" and info.ttl:
+        for name, text in zip(("updatePeriod", "updateFrequency"), map(str, _update_period(info.ttl))):
+            el = etree.Element(f"{{{SY_NS}}}{name}")
+            el.text = text
+            additions.append(el)
+    for offset, el in enumerate(additions):
+        parent.insert(at + offset, el)
     tree = etree.ElementTree(root)
     if info.stylesheet:
-        pi = etree.ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{info.stylesheet}"')
-        root.addprevious(pi)
+        root.addprevious(etree.ProcessingInstruction("xml-stylesheet",
+                                                     f'type="text/xsl" href="{info.stylesheet}"'))
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
