@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 
-from . import __version__, config
+from . import __version__, config, publish
 from .build import build
 from .normalize import categories as cat_rules
 from .sources.folder import FolderSource
@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
             return _try(settings, args.source)
         if args.command == "migrate":
             return _migrate(settings)
+        # Temporary files left by a killed process: once per run, not per tick
+        # (a walk of the whole output folder).
+        publish.remove_stale_temp_files(settings.output.dir)
         summary = build(settings, full=args.full)
         if settings.websub.hubs and summary.changed_feeds:
             from .websub import ping

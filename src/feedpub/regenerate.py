@@ -57,6 +57,14 @@ class _Run:
         self.by_folder = {c.folder: c for c in self.chans if c.category_pk is not None}
         self.result = Result()
         self.formats = settings.output.formats
+        self._counts: dict | None = None
+
+    def counts(self) -> dict:
+        """Items per category (None: all), read once per regeneration."""
+        if self._counts is None:
+            self._counts = dict(self.store.counts())
+            self._counts[None] = self.store.article_count()
+        return self._counts
 
     def url_of(self, rel: str) -> str:
         return absolute(self.settings, rel)
@@ -74,7 +82,6 @@ class _Run:
 
     def run(self, changed_categories, changed_articles, token) -> Result:
         self.out.mkdir(parents=True, exist_ok=True)
-        publish.remove_stale_temp_files(self.out)
         fingerprint = self._fingerprint()
         pending = self.store.get_meta(PENDING)
         everything = (changed_categories is None or changed_articles is None or (pending and pending != token)
@@ -82,7 +89,7 @@ class _Run:
                       or not all((self.out / c.file(f)).exists() for c in self.chans for f in self.formats))
         if not everything and not changed_categories and not changed_articles:
             return self.result
-        chans = self.chans if self.store.article_count() else self.chans[:1]
+        chans = self.chans if self.counts()[None] else self.chans[:1]
         for ch in chans:
             if everything or ch.category_pk is None or ch.key in changed_categories:
                 self._channel(ch)
@@ -135,8 +142,7 @@ class _Run:
     def _channel(self, ch: Channel) -> None:
         s = self.settings
         size = s.output.archive_page_size
-        total = self.store.article_count() if ch.category_pk is None else self.store.counts().get(ch.category_pk, 0)
-        closed = total // size
+        closed = self.counts().get(ch.category_pk, 0) // size
         # The newest max_items, plus any item not yet on a closed archive page
         # (stored late with an old date): every item stays reachable.
         rows = {item.id: (item, cats) for item, cats in self.store.newest(ch.category_pk, s.output.max_items)}
@@ -183,7 +189,7 @@ class _Run:
 
     def _index(self, chans: list[Channel]) -> None:
         s = self.settings
-        counts, newest = self.store.counts(), self.store.newest_times()
+        counts, newest = self.counts(), self.store.newest_times()
         listed = [(c, counts.get(c.category_pk, 0), newest.get(c.category_pk)) for c in chans[1:]]
         recent = self._entries(self.store.newest(None, 20))
         self.put("index.html", pages.index_page(
