@@ -51,3 +51,16 @@ def test_a_wrong_configuration_stops_with_one_clear_message(site, edit, message)
 def test_missing_configuration_file(tmp_path):
     r = feedpub("build", "--config", str(tmp_path / "none.toml"))
     assert r.returncode == 2 and "no such configuration file" in r.stderr
+
+
+def test_status_reads_the_store(site):
+    import json
+    site.write("a.txt", dump("首頁 > 物流資訊 > 行業新聞", "標題", "2020/6/1 22:46:13", "來處"))
+    site.write("bad.json", "{oops")
+    assert feedpub("build", "--config", str(site.config_path)).returncode == 0
+    r = feedpub("status", "--json", "--config", str(site.config_path))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["sources"] == [dict(doc["sources"][0], source="inbox", articles=1, open_errors=1)]
+    r = feedpub("status", "--config", str(site.config_path))
+    assert "inbox" in r.stdout and "articles 1" in r.stdout and "files with errors: 1" in r.stdout

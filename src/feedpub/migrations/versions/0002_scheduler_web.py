@@ -15,7 +15,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    # Stores made by development builds between 0001 and 0002 may have some of
+    # these tables already: create only what is missing.
+    existing = set(sa.inspect(op.get_bind()).get_table_names())
+
+    def create_table(name, *columns):
+        if name not in existing:
+            op.create_table(name, *columns)
+
+    create_table(
         "source_status",
         sa.Column("source", sa.String(200), primary_key=True),
         sa.Column("last_run", UTCDateTime),
@@ -30,14 +38,14 @@ def upgrade() -> None:
         sa.Column("last_updated", sa.Integer, nullable=False, server_default="0"),
         sa.Column("last_problems", sa.Integer, nullable=False, server_default="0"),
     )
-    op.create_table(
+    create_table(
         "processes",
         sa.Column("host", sa.String(255), primary_key=True),
         sa.Column("pid", sa.Integer, primary_key=True),
         sa.Column("started", UTCDateTime, nullable=False),
         sa.Column("heartbeat", UTCDateTime, nullable=False),
     )
-    op.create_table(
+    create_table(
         "http_cache",
         sa.Column("source", sa.String(200), primary_key=True),
         sa.Column("url", sa.String(2000), primary_key=True),
@@ -45,7 +53,7 @@ def upgrade() -> None:
         sa.Column("last_modified", sa.Text),
         sa.Column("listing_date", sa.Text),
     )
-    op.create_table(
+    create_table(
         "gathers",
         sa.Column("pk", sa.Integer, primary_key=True),
         sa.Column("source", sa.String(200), nullable=False),
@@ -54,7 +62,8 @@ def upgrade() -> None:
         sa.Column("started", UTCDateTime, nullable=False),
         sa.Column("ended", UTCDateTime),
     )
-    op.create_index("ix_gathers_source", "gathers", ["source", "started"])
+    if "gathers" not in existing:
+        op.create_index("ix_gathers_source", "gathers", ["source", "started"])
 
 
 def downgrade() -> None:
