@@ -58,3 +58,13 @@ def test_an_old_store_is_refused_until_migrated_then_keeps_its_ids(any_site):
     entries = {e.title: e.id for e in feedparser.parse((site.out / "atom.xml").read_bytes()).entries}
     assert entries["舊的條目"] == "tag:news.example.com,2019-01-01:old"      # the old id survived
     assert "舊的文章" in entries
+
+
+def test_the_head_revision_the_store_checks_is_alembics():
+    from alembic.script import ScriptDirectory
+
+    from feedpub.store import HEAD_REVISION
+
+    engine = sa.create_engine("sqlite://")
+    with engine.connect() as conn:
+        assert ScriptDirectory.from_config(_alembic_config(conn)).get_current_head() == HEAD_REVISION

@@ -21,9 +21,6 @@ from .model import Problem
 from .normalize import normalize
 from .regenerate import PENDING, regenerate
 from .sources.folder import FolderSource, SourceError
-from .sources.http import Http
-from .sources.sql import SqlSource
-from .sources.web import WebSource
 from .store import Store, id_authority
 
 log = logging.getLogger("feedpub")
@@ -146,6 +143,9 @@ def _gather_folder(settings: Settings, store: Store, source_settings, *, now: da
 
 def _gather_web(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
                 summary: Summary) -> None:
+    from .sources.http import Http          # imported here: a folder-only tick never loads httpx
+    from .sources.web import WebSource
+
     web = source_settings.web
     memory = {} if full else store.http_memory(source_settings.name)
     with Http(contact=settings.site.link, user_agent=web.user_agent, timeout=web.timeout, retries=web.retries,
@@ -169,6 +169,8 @@ def _gather_web(settings: Settings, store: Store, source_settings, *, now: datet
 
 def _gather_sql(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
                 summary: Summary) -> None:
+    from .sources.sql import SqlSource
+
     mark = f"sql_since:{source_settings.name}"
     articles, since = SqlSource(source_settings).gather(None if full else store.get_meta(mark))
     summary.files_read += len(articles)
