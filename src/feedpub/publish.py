@@ -25,10 +25,12 @@ def _inside(root: Path, rel: str) -> Path:
     return target
 
 
-def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
+def write_if_changed(root: Path, rel: str, data: bytes, *, pending_dirs: set | None = None) -> bool:
     """Write `data` to root/rel atomically unless it is already there.
 
-    Returns True if the file was written.
+    Returns True if the file was written. With `pending_dirs`, the folder's
+    fsync (which makes the rename durable) is left to `sync_dirs`, once per
+    folder for a whole batch of files instead of once per file.
     """
     root = root.resolve()
     target = _inside(root, rel)
@@ -56,8 +58,18 @@ def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
         if isinstance(exc, OSError):
             raise PublishError(f"{target}: cannot write: {exc.strerror or exc}") from None
         raise
-    _fsync_dir(target.parent)
+    if pending_dirs is None:
+        _fsync_dir(target.parent)
+    else:
+        pending_dirs.add(target.parent)
     return True
+
+
+def sync_dirs(folders: set) -> None:
+    """Make a batch of renames durable: one fsync per folder."""
+    for folder in sorted(folders):
+        _fsync_dir(folder)
+    folders.clear()
 
 
 def _fsync_dir(folder: Path) -> None:

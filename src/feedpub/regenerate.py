@@ -58,6 +58,7 @@ class _Run:
         self.result = Result()
         self.formats = settings.output.formats
         self._counts: dict | None = None
+        self._dirs: set = set()              # folders whose renames still need an fsync
 
     def counts(self) -> dict:
         """Items per category (None: all), read once per regeneration."""
@@ -74,7 +75,7 @@ class _Run:
         if once and (self.out / rel).exists():
             self.result.unchanged += 1
             return False
-        if publish.write_if_changed(self.out, rel, data):
+        if publish.write_if_changed(self.out, rel, data, pending_dirs=self._dirs):
             self.result.written += 1
             return True
         self.result.unchanged += 1
@@ -101,6 +102,7 @@ class _Run:
             self.put(item.page_path, pages.article_page(
                 item, self._chain(first) if first else [], site_title=self.settings.site.title,
                 lang=self.settings.site.language, zone=self.zone, url_of=self.url_of))
+        publish.sync_dirs(self._dirs)
         self.store.set_meta(FINGERPRINT, fingerprint)
         if pending:
             self.store.set_meta(PENDING, "")
