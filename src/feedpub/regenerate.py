@@ -19,10 +19,11 @@ from .config import Settings
 from .normalize.categories import key_of
 from .render import feeds as render_feeds
 from .render import pages, stylesheet
-from .render.layout import ARCHIVE_FORMATS, Channel, absolute, channels
+from .render.layout import ARCHIVE_FORMATS, FORMATS, Channel, absolute, channels
 from .store import Store
 
 FINGERPRINT = "render_fingerprint"
+CONFIG_FINGERPRINT = "render_config"
 PENDING = "publish_pending"
 
 
@@ -51,10 +52,9 @@ class _Run:
         self.settings, self.store = settings, store
         self.out = settings.output.dir
         self.zone = tz.gettz(settings.site.timezone)
-        overrides = {key_of(k): v for k, v in settings.categories.items()}
-        self.chans = channels(store.categories(), store.spellings(), overrides)
-        self.by_pk = {c.category_pk: c for c in self.chans}
-        self.by_folder = {c.folder: c for c in self.chans if c.category_pk is not None}
+        self.chans: list[Channel] = []
+        self.by_pk: dict = {}
+        self.by_folder: dict = {}
         self.result = Result()
         self.formats = settings.output.formats
         self._counts: dict | None = None
@@ -81,14 +81,30 @@ class _Run:
         self.result.unchanged += 1
         return False
 
+    def _load_channels(self) -> None:
+        """Categories with their names and places: a query over every item's
+        categories (the most used spelling), so quiet ticks skip it."""
+        overrides = {key_of(k): v for k, v in self.settings.categories.items()}
+        self.chans = channels(self.store.categories(), self.store.spellings(), overrides)
+        self.by_pk = {c.category_pk: c for c in self.chans}
+        self.by_folder = {c.folder: c for c in self.chans if c.category_pk is not None}
+
     def run(self, changed_categories, changed_articles, token) -> Result:
         self.out.mkdir(parents=True, exist_ok=True)
-        fingerprint = self._fingerprint()
+        config = self._config_fingerprint()
         pending = self.store.get_meta(PENDING)
-        everything = (changed_categories is None or changed_articles is None or (pending and pending != token)
-                      or self.store.get_meta(FINGERPRINT) != fingerprint
-                      or not all((self.out / c.file(f)).exists() for c in self.chans for f in self.formats))
-        if not everything and not changed_categories and not changed_articles:
+        foreign_pending = bool(pending) and pending != token
+        quiet = changed_categories is not None and changed_articles is not None \
+            and not changed_categories and not changed_articles
+        if quiet and not foreign_pending and self.store.get_meta(CONFIG_FINGERPRINT) == config \
+                and all((self.out / f).exists() for f in (FORMATS[f] for f in self.formats)):
+            return self.result                   # a quiet tick: costs a few reads, whatever the archive
+        self._load_channels()
+        fingerprint = self._fingerprint(config)
+        everything = changed_categories is None or changed_articles is None or foreign_pending \
+            or self.store.get_meta(FINGERPRINT) != fingerprint \
+            or not all((self.out / c.file(f)).exists() for c in self.chans for f in self.formats)
+        if not everything and quiet:
             return self.result
         chans = self.chans if self.counts()[None] else self.chans[:1]
         for ch in chans:
@@ -104,6 +120,7 @@ class _Run:
                 lang=self.settings.site.language, zone=self.zone, url_of=self.url_of))
         publish.sync_dirs(self._dirs)
         self.store.set_meta(FINGERPRINT, fingerprint)
+        self.store.set_meta(CONFIG_FINGERPRINT, config)
         if pending:
             self.store.set_meta(PENDING, "")
         return self.result
@@ -206,8 +223,13 @@ class _Run:
         every = [src.every for src in self.settings.sources if src.every]
         return max(1, int(min(every) // 60)) if every else None
 
-    def _fingerprint(self) -> str:
+    def _config_fingerprint(self) -> str:
+        """What every file depends on from the configuration and feedpub itself."""
         s = self.settings
-        parts = [__version__, repr(s.site), repr(s.output), repr(s.websub), str(self._ttl())]
-        parts += [f"{c.key}|{c.path_label}|{c.folder}" for c in self.chans]
+        parts = [__version__, repr(s.site), repr(s.output), repr(s.websub), repr(s.categories), str(self._ttl())]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def _fingerprint(self, config: str) -> str:
+        """... and from every category's name and place."""
+        parts = [config] + [f"{c.key}|{c.path_label}|{c.folder}" for c in self.chans]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
