@@ -20,7 +20,8 @@ from .config import Settings
 from .model import Problem
 from .normalize import normalize
 from .regenerate import PENDING, regenerate
-from .sources.folder import FolderSource, SourceError
+from .sources import SourceError
+from .sources.folder import FolderSource
 from .store import Store, id_authority
 
 log = logging.getLogger("feedpub")
@@ -148,8 +149,7 @@ def _gather_web(settings: Settings, store: Store, source_settings, *, now: datet
 
     web = source_settings.web
     memory = {} if full else store.http_memory(source_settings.name)
-    with Http(contact=settings.site.link, user_agent=web.user_agent, timeout=web.timeout, retries=web.retries,
-              delay=web.delay, concurrency=web.concurrency, robots=web.robots) as http:
+    with Http.for_source(web, settings.site.link) as http:
         result = WebSource(source_settings, http).gather(memory)
         summary.files_read += http.requests
     if not result.listings and not result.unchanged and result.problems:

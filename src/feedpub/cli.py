@@ -91,7 +91,7 @@ def _check(settings: config.Settings) -> int:
     from datetime import datetime, timezone
 
     from .normalize import normalize
-    from .sources.folder import SourceError
+    from .sources import SourceError
 
     print(f"configuration {settings.path}: OK")
     print(f"site: {settings.site.title} <{settings.site.link}>, feeds at {settings.site.feeds_url}")
@@ -224,8 +224,7 @@ def _try(settings: config.Settings, name: str) -> int:
         print(f"feedpub: no web source named {name!r} (web sources: {names})", file=sys.stderr)
         return 2
     web = source.web
-    with Http(contact=settings.site.link, user_agent=web.user_agent, timeout=web.timeout, retries=0, delay=0,
-              robots=web.robots) as http:
+    with Http.for_source(web, settings.site.link, retries=0, delay=0) as http:
         try:
             rows = WebSource(source, http).trial()
         except FetchError as exc:

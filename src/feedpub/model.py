@@ -7,7 +7,7 @@ Everything here is immutable so a stage cannot change what another one sees.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -70,7 +70,6 @@ class Article:
     author: str | None = None
     source_name: str | None = None
     given_id: str | None = None
-    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,5 +95,4 @@ class Item:
     updated: datetime                 # UTC, >= published
     author: str | None
     source_name: str | None
-    categories: tuple[str, ...] = field(default=())   # display paths "a/b"
     page_path: str | None = None      # our own article page, relative to output

@@ -78,7 +78,6 @@ def normalize(raw: RawArticle, *, now: datetime, summary_length: int = 200,
         source=raw.source, location=raw.location, key=key, title=title, body_html=body, summary=summary,
         published=published, updated=updated, gathered_at=raw.gathered_at.astimezone(timezone.utc), date_raw=raw.date, categories=tuple(paths),
         content_hash=content_hash, url=url, author=author, source_name=source_name, given_id=given_id,
-        warnings=tuple(warnings),
     )
     problems = [Problem(raw.source, raw.location, w, "warning") for w in warnings]
     return article, problems

@@ -16,16 +16,12 @@ from pathlib import Path
 
 from ..config import Source
 from ..model import RawArticle
-from . import decode
+from . import SourceError, decode
 from .formats import PARSERS, FormatError
 
 # Files still being written or left by editors: never read them.
 TEMP_PATTERNS = ("*.part", "*.partial", "*.tmp", "*.temp", "*.crdownload", "*.swp", "*~", ".~*", "~$*", ".#*")
 MAX_BYTES = 20 * 1024 * 1024
-
-
-class SourceError(Exception):
-    """One file or page could not be read; the message says why."""
 
 
 @dataclass(frozen=True)

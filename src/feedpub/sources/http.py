@@ -56,6 +56,13 @@ class Http:
         self._guard = threading.Lock()
         self.requests = 0
 
+    @classmethod
+    def for_source(cls, web, contact: str, **overrides) -> Http:
+        """A client with a web source's politeness settings."""
+        options = dict(user_agent=web.user_agent, timeout=web.timeout, retries=web.retries, delay=web.delay,
+                       concurrency=web.concurrency, robots=web.robots)
+        return cls(contact=contact, **{**options, **overrides})
+
     def close(self) -> None:
         self.client.close()
 

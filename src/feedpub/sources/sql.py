@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from ..config import Source
 from ..model import RawArticle
-from .folder import SourceError
+from . import SourceError
 
 FIELDS = ("id", "title", "body", "category", "published", "updated", "link", "author", "source", "summary")
 
