@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from .config import Settings
-from .model import Problem
+from .model import Article, Problem
 from .normalize import normalize
 from .regenerate import PENDING, regenerate
 from .sources import SourceError
@@ -115,6 +115,21 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
                        should_stop=should_stop)
 
 
+BATCH = 500          # files read, normalized and stored together (one savepoint, a few INSERTs)
+
+
+@dataclass
+class _Read:
+    """One file or page, read and normalized, not stored yet."""
+
+    location: str
+    where: str                              # how messages name it
+    articles: list[Article]
+    problems: list[Problem]
+    usable: bool | None                     # False: retry it next time; None: feedpub failed on it
+    seen: tuple[int, int] | None = None     # a file's (size, mtime_ns), remembered once it is usable
+
+
 def _gather_folder(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
                    summary: Summary, settle: float, should_stop) -> None:
     source = FolderSource(source_settings)
@@ -129,17 +144,23 @@ def _gather_folder(settings: Settings, store: Store, source_settings, *, now: da
         time.sleep(settle)
         files, growing = source.settled(files)
         summary.deferred += growing
+    name = source_settings.name
     with store.transaction() as tx:
-        for state in files:
-            if should_stop is not None and should_stop():
-                break                      # what was read so far is kept and published
-            summary.files_read += 1
-            usable = _ingest(tx, settings, summary, now, source_settings.name, state.location,
-                             str(source.root / state.location), lambda state=state: source.read(state))
-            if usable:
-                tx.mark_seen(source_settings.name, state.location, state.size, state.mtime_ns)
-            elif usable is not None:
-                tx.forget_seen(source_settings.name, state.location)   # retried next time
+        stale = tx.problem_locations(name)
+        for start in range(0, len(files), BATCH):
+            reads, stop = [], False
+            for state in files[start:start + BATCH]:
+                if should_stop is not None and should_stop():
+                    stop = True             # what was read so far is kept and published
+                    break
+                read = _read(settings, now, name, state.location, str(source.root / state.location),
+                             lambda state=state: source.read(state))
+                read.seen = (state.size, state.mtime_ns)
+                reads.append(read)
+            summary.files_read += len(reads)
+            _store(tx, summary, now, name, reads, stale)
+            if stop:
+                break
 
 
 def _gather_web(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
@@ -155,44 +176,44 @@ def _gather_web(settings: Settings, store: Store, source_settings, *, now: datet
     if not result.listings and not result.unchanged and result.problems:
         raise SourceError("no listing page could be fetched: " + "; ".join(
             f"{p.location}: {p.reason}" for p in result.problems[:3]))
+    name = source_settings.name
     with store.transaction() as tx:
-        for raw in result.articles:
-            _ingest(tx, settings, summary, now, source_settings.name, raw.location, raw.location,
-                    lambda raw=raw: [raw])
+        reads = [_read(settings, now, name, raw.location, raw.location, lambda raw=raw: [raw])
+                 for raw in result.articles]
+        _store(tx, summary, now, name, reads, tx.problem_locations(name))
         for p in result.problems:
             tx.record_problem(p, now)
             _report(p, p.location)
         summary.problems.extend(result.problems)
         for url, values in sorted(result.remember.items()):
-            tx.remember_http(source_settings.name, url, values)
+            tx.remember_http(name, url, values)
 
 
 def _gather_sql(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
                 summary: Summary) -> None:
     from .sources.sql import SqlSource
 
-    mark = f"sql_since:{source_settings.name}"
+    name = source_settings.name
+    mark = f"sql_since:{name}"
     articles, since = SqlSource(source_settings).gather(None if full else store.get_meta(mark))
     summary.files_read += len(articles)
     with store.transaction() as tx:
-        for raw in articles:
-            _ingest(tx, settings, summary, now, source_settings.name, raw.location,
-                    f"{source_settings.name}: {raw.location}", lambda raw=raw: [raw])
+        stale = tx.problem_locations(name)
+        for start in range(0, len(articles), BATCH):
+            reads = [_read(settings, now, name, raw.location, f"{name}: {raw.location}", lambda raw=raw: [raw])
+                     for raw in articles[start:start + BATCH]]
+            _store(tx, summary, now, name, reads, stale)
         if since:
             tx.set_meta(mark, since)          # with the rows: a crash re-reads them, never skips them
 
 
-def _ingest(tx, settings: Settings, summary: Summary, now: datetime, source: str, location: str, where: str,
-            read) -> bool | None:
-    """Read, normalize and store what one file or page holds, in a savepoint.
+def _read(settings: Settings, now: datetime, source: str, location: str, where: str, read) -> _Read:
+    """Read and normalize what one file or page holds (no store involved).
 
-    Returns True if it was usable, False if not (retry it), None if feedpub
-    itself failed on it (reported; a bug must cost one file, not the run).
-    """
-    savepoint = tx.conn.begin_nested()
+    A SourceError makes it unusable (retried next time); any other exception
+    is feedpub's own bug, and must cost this one file, not the run."""
     try:
-        tx.clear_problems(source, location)
-        usable, problems = True, []
+        articles, problems, usable = [], [], True
         try:
             raws = read()
         except SourceError as exc:
@@ -204,27 +225,68 @@ def _ingest(tx, settings: Settings, summary: Summary, now: datetime, source: str
             problems.extend(probs)
             if article is None:
                 usable = False
-                continue
-            saved = tx.save(article, now)
-            summary.articles[saved.outcome] += 1
-            summary.changed_categories |= saved.category_keys
-            if saved.outcome != "unchanged":
-                summary.changed_articles.add(saved.article_pk)
-                tx.set_meta(PENDING, summary.token)   # a crash before publish: render all next time
-        for p in problems:
-            tx.record_problem(p, now)
-            _report(p, where)
-        summary.problems.extend(problems)
-        savepoint.commit()
-        return usable
+            else:
+                articles.append(article)
+        return _Read(location, where, articles, problems, usable)
     except Exception as exc:
+        log.debug("%s", traceback.format_exc())
+        return _Read(location, where, [], [Problem(source, location, _internal(exc))], None)
+
+
+def _store(tx, summary: Summary, now: datetime, source: str, reads: list[_Read], stale: set[str]) -> None:
+    """Store a batch of reads in one savepoint; if anything in it fails, store
+    them one by one, so a failure costs only the read that caused it."""
+    savepoint = tx.conn.begin_nested()
+    try:
+        outcomes = _store_reads(tx, summary.token, now, source, [r for r in reads if r.usable is not None], stale)
+        savepoint.commit()
+    except Exception:
         savepoint.rollback()
         tx.forget_cache()
-        p = Problem(source, location, f"internal error: {exc.__class__.__name__}: {exc}")
         log.debug("%s", traceback.format_exc())
-        _report(p, where)
-        summary.problems.append(p)
-        return None
+        outcomes = []
+        for read in reads:
+            if read.usable is None:
+                continue
+            savepoint = tx.conn.begin_nested()
+            try:
+                outcomes.extend(_store_reads(tx, summary.token, now, source, [read], stale))
+                savepoint.commit()
+            except Exception as exc:
+                savepoint.rollback()
+                tx.forget_cache()
+                log.debug("%s", traceback.format_exc())
+                read.usable, read.problems = None, [Problem(source, read.location, _internal(exc))]
+    for saved in outcomes:
+        summary.articles[saved.outcome] += 1
+        summary.changed_categories |= saved.category_keys
+        if saved.outcome != "unchanged":
+            summary.changed_articles.add(saved.article_pk)
+    for read in reads:
+        for p in read.problems:
+            _report(p, read.where)
+        summary.problems.extend(read.problems)
+
+
+def _store_reads(tx, token: str, now: datetime, source: str, reads: list[_Read], stale: set[str]) -> list:
+    for read in reads:
+        if read.location in stale:
+            tx.clear_problems(source, read.location)       # a file read again starts with a clean slate
+    saved = tx.save_many([a for read in reads for a in read.articles], now)
+    if any(s.outcome != "unchanged" for s in saved):
+        tx.set_meta(PENDING, token)                        # a crash before publish: render all next time
+    for read in reads:
+        for p in read.problems:
+            tx.record_problem(p, now)
+    tx.mark_seen_many(source, [(r.location, *r.seen) for r in reads if r.usable and r.seen])
+    for read in reads:
+        if read.seen and not read.usable:
+            tx.forget_seen(source, read.location)          # retried next time
+    return saved
+
+
+def _internal(exc: Exception) -> str:
+    return f"internal error: {exc.__class__.__name__}: {exc}"
 
 
 def _report(p: Problem, where: str) -> None:

@@ -581,6 +581,28 @@ class Transaction:
         """After a rolled-back savepoint: cached category pks may not exist."""
         self._cat_cache.clear()
 
+    def mark_seen_many(self, source: str, states: list[tuple[str, int, int]]) -> None:
+        """Remember (location, size, mtime_ns) of files read: the next scan skips them unread."""
+        if not states:
+            return
+        c = seen.c
+        for chunk in (states[i:i + 500] for i in range(0, len(states), 500)):
+            self.conn.execute(seen.delete().where(c.source == source, c.location.in_([s[0] for s in chunk])))
+            self.conn.execute(seen.insert(), [dict(source=source, location=loc, size=size, mtime_ns=mtime)
+                                              for loc, size, mtime in chunk])
+
+    def problem_locations(self, source: str) -> set[str]:
+        """Locations of a source with recorded problems, and the files they
+        are in (`a.json` for `a.json#3`): only those need clearing on a re-read."""
+        found = set()
+        for loc in self.conn.execute(sa.select(problems.c.location).where(problems.c.source == source)
+                                     .distinct()).scalars():
+            found.add(loc)
+            while "#" in loc:
+                loc = loc.rpartition("#")[0]
+                found.add(loc)
+        return found
+
     def mark_seen(self, source: str, location: str, size: int, mtime_ns: int) -> None:
         self.conn.execute(seen.delete().where(seen.c.source == source, seen.c.location == location))
         self.conn.execute(seen.insert().values(source=source, location=location, size=size, mtime_ns=mtime_ns))
@@ -645,7 +667,57 @@ class Transaction:
         new = self._link_categories(row.pk, art, published)
         return Saved("updated", frozenset(old | new), row.pk)
 
-    def _insert(self, art: Article, now: datetime) -> Saved:
+    def save_many(self, arts: list[Article], now: datetime) -> list[Saved]:
+        """`save` for each article, in order, with new articles inserted a batch
+        at a time: one multi-row INSERT per table instead of ~14 statements
+        per article. Anything not plainly new (a known key or file, a second
+        copy within the batch, a row another publisher just inserted) takes
+        the one-by-one path of `save`, so the outcome is the same."""
+        if len(arts) < 2 or self.conn.dialect.name not in ("sqlite", "postgresql"):
+            return [self.save(art, now) for art in arts]
+        now = now.replace(microsecond=0)
+        a, o = articles.c, origins.c
+        known = set(self.conn.execute(sa.select(a.key).where(a.key.in_({art.key for art in arts}))).scalars())
+        placed = set()
+        for source in {art.source for art in arts}:
+            placed |= {(source, loc) for loc in self.conn.execute(sa.select(o.location).where(
+                o.source == source, o.location.in_({art.location for art in arts if art.source == source}))
+            ).scalars()}
+        fresh, later, keys = [], [], set()
+        for i, art in enumerate(arts):
+            if art.key in known or art.key in keys or (art.source, art.location) in placed:
+                later.append(i)
+            else:
+                keys.add(art.key)
+                placed.add((art.source, art.location))
+                fresh.append(i)
+        results: list[Saved | None] = [None] * len(arts)
+        if fresh:
+            rows = [self._new_row(arts[i], now) for i in fresh]
+            stmt = _dialect_insert(self.conn, articles).on_conflict_do_nothing().returning(a.pk, a.key)
+            inserted = {key: pk for pk, key in self.conn.execute(stmt, rows)}
+            origin_rows, link_rows = [], []
+            for i, row in zip(fresh, rows):
+                art, pk = arts[i], inserted.get(arts[i].key)
+                if pk is None:                 # its id or key was taken meanwhile: the careful path
+                    later.append(i)
+                    continue
+                origin_rows.append(dict(source=art.source, location=art.location, article_pk=pk))
+                links, cat_keys = self._links(pk, art, row["published"])
+                link_rows.extend(links)
+                results[i] = Saved("new", frozenset(cat_keys), pk)
+            if origin_rows:
+                ins = _dialect_insert(self.conn, origins)
+                self.conn.execute(ins.on_conflict_do_update(
+                    index_elements=[o.source, o.location], set_={"article_pk": ins.excluded.article_pk}), origin_rows)
+            if link_rows:
+                self.conn.execute(article_categories.insert(), link_rows)
+        for i in sorted(later):
+            results[i] = self.save(arts[i], now)
+        return results
+
+    def _new_row(self, art: Article, now: datetime) -> dict:
+        """The row of an article stored for the first time: its id is minted here."""
         published = art.published or now
         day = published.strftime("%Y-%m-%d")
         digest = hashlib.sha256(art.key.encode("utf-8", "surrogatepass")).hexdigest()
@@ -657,13 +729,18 @@ class Transaction:
             item_id = f"tag:{self.id_authority},{day}:" + (quote(art.given_id, safe="") if art.given_id
                                                            else digest[:20])
         page_path = None if art.url else f"articles/{published:%Y}/{published:%m}/{digest[:16]}.html"
-        pk = _insert_or_nothing(self.conn, articles, dict(
+        return dict(
             id=item_id, key=art.key, source=art.source, url=art.url, page_path=page_path, title=art.title,
             summary=art.summary, body_html=art.body_html, author=art.author, source_name=art.source_name,
             published=published, dated=art.published is not None,
             updated=max(art.updated or published, published), first_seen=now, date_raw=art.date_raw,
             content_hash=art.content_hash,
-        ))
+        )
+
+    def _insert(self, art: Article, now: datetime) -> Saved:
+        row = self._new_row(art, now)
+        published = row["published"]
+        pk = _insert_or_nothing(self.conn, articles, row)
         if pk is None:
             # Another publisher stored this article a moment ago (its transaction
             # won the unique key): it is ours to update, not to insert again.
@@ -689,6 +766,13 @@ class Transaction:
         return set(self.conn.execute(q).scalars())
 
     def _link_categories(self, pk: int, art: Article, published: datetime) -> set[str]:
+        rows, keys = self._links(pk, art, published)
+        if rows:
+            self.conn.execute(article_categories.insert(), rows)
+        return keys
+
+    def _links(self, pk: int, art: Article, published: datetime) -> tuple[list[dict], set[str]]:
+        """The closure rows of one article (its categories and their ancestors)."""
         links: dict[int, tuple[bool, str]] = {}
         keys = set()
         for path in art.categories:
@@ -698,10 +782,9 @@ class Transaction:
                 if cpk not in links or direct:
                     links[cpk] = (direct or links.get(cpk, (False, ""))[0], prefix.levels[-1])
                 keys.add(prefix.key)
-        for cpk, (direct, spelling) in sorted(links.items()):
-            self.conn.execute(article_categories.insert().values(
-                article_pk=pk, category_pk=cpk, direct=direct, spelling=spelling, published=published))
-        return keys
+        rows = [dict(article_pk=pk, category_pk=cpk, direct=direct, spelling=spelling, published=published)
+                for cpk, (direct, spelling) in sorted(links.items())]
+        return rows, keys
 
     def _category(self, key: str, spelling: str, base: str) -> int:
         """The pk of a category, created (its slug minted once, unique among
@@ -727,6 +810,15 @@ class Transaction:
                     taken.add(slug)
         self._cat_cache[key] = pk
         return pk
+
+
+def _dialect_insert(conn: Connection, table: sa.Table):
+    """INSERT with ON CONFLICT (SQLite and PostgreSQL spell it alike)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
 
 
 def _insert_or_nothing(conn: Connection, table: sa.Table, values: dict, returning: bool = True):
