@@ -75,3 +75,81 @@ def test_stale_temp_files_are_removed(tmp_path):
     fresh.write_bytes(b"being written right now")
     assert publish.remove_stale_temp_files(tmp_path) == 1
     assert not stale.exists() and fresh.exists()
+
+
+def test_a_batch_publishes_every_file_at_flush_and_skips_equal_ones(tmp_path):
+    publish.write_if_changed(tmp_path, "same.xml", b"same")
+    os.utime(tmp_path / "same.xml", ns=(1_000_000_000, 1_000_000_000))
+    with publish.Batch(tmp_path) as batch:
+        assert batch.write("a/one.xml", b"1") is True
+        assert batch.write("a/b/two.xml", b"2") is True
+        assert batch.write("same.xml", b"same") is False
+        assert not (tmp_path / "a" / "one.xml").exists()        # nothing is visible before the flush
+    assert (tmp_path / "a" / "one.xml").read_bytes() == b"1"
+    assert (tmp_path / "a" / "b" / "two.xml").read_bytes() == b"2"
+    assert (tmp_path / "same.xml").stat().st_mtime_ns == 1_000_000_000
+    assert oct((tmp_path / "a" / "one.xml").stat().st_mode & 0o777) == "0o644"
+    assert sorted(p.name for p in tmp_path.rglob(".*")) == []  # no temp file left
+    assert (batch.written, batch.unchanged) == (2, 1)
+
+
+def test_a_batch_that_fails_leaves_the_old_files_and_no_temp(tmp_path):
+    publish.write_if_changed(tmp_path, "f.xml", b"old")
+    with pytest.raises(RuntimeError):
+        with publish.Batch(tmp_path) as batch:
+            batch.write("f.xml", b"new")
+            batch.write("g.xml", b"new")
+            raise RuntimeError("render failed half way")
+    assert (tmp_path / "f.xml").read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.xml"]
+
+
+def test_a_batch_whose_sync_fails_renames_nothing(tmp_path, monkeypatch):
+    publish.write_if_changed(tmp_path, "f.xml", b"old")
+
+    def broken_sync(path):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(publish, "_sync_filesystem", broken_sync)
+    batch = publish.Batch(tmp_path)
+    batch.write("f.xml", b"new")
+    with pytest.raises(publish.PublishError, match="Input/output error"):
+        batch.flush()
+    assert (tmp_path / "f.xml").read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.xml"]
+
+
+def test_a_batch_refuses_to_write_outside_the_output_folder(tmp_path):
+    batch = publish.Batch(tmp_path / "out")
+    for rel in ("../escape.xml", "a/../../escape.xml", "/etc/escape.xml"):
+        with pytest.raises(publish.PublishError, match="outside"):
+            batch.write(rel, b"x")
+    assert not (tmp_path / "escape.xml").exists()
+
+
+def test_a_batch_flushes_when_full_and_readers_see_only_whole_versions(tmp_path):
+    versions = [bytes([65 + n]) * (1_000_000 + n * 1000) for n in range(4)]
+    publish.write_if_changed(tmp_path, "feed.xml", versions[0])
+    stop = threading.Event()
+    seen, bad = set(), []
+
+    def reader():
+        while not stop.is_set():
+            data = (tmp_path / "feed.xml").read_bytes()
+            if data in versions:
+                seen.add(versions.index(data))
+            else:
+                bad.append(len(data))
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    with publish.Batch(tmp_path, limit=1) as batch:     # limit 1: every write is flushed at once
+        for round_ in range(1, 13):
+            batch.write("feed.xml", versions[round_ % 4])
+            assert (tmp_path / "feed.xml").read_bytes() == versions[round_ % 4]
+    stop.set()
+    for t in threads:
+        t.join()
+    assert bad == []
+    assert len(seen) >= 2

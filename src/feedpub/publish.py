@@ -2,8 +2,9 @@
 
 A file whose bytes are already on disk is not touched (its mtime stays, so
 static servers keep answering 304). Otherwise the bytes go to a temporary
-file in the same folder, are fsynced, and renamed over the old file: the
-rename is atomic, so a reader sees the old file or the new one, never a mix.
+file in the same folder, are synced to disk, and renamed over the old file:
+the rename is atomic, so a reader sees the old file or the new one, never a
+mix. `Batch` does the same for many files with one sync for all.
 """
 
 from __future__ import annotations
@@ -25,12 +26,10 @@ def _inside(root: Path, rel: str) -> Path:
     return target
 
 
-def write_if_changed(root: Path, rel: str, data: bytes, *, pending_dirs: set | None = None) -> bool:
+def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
     """Write `data` to root/rel atomically unless it is already there.
 
-    Returns True if the file was written. With `pending_dirs`, the folder's
-    fsync (which makes the rename durable) is left to `sync_dirs`, once per
-    folder for a whole batch of files instead of once per file.
+    Returns True if the file was written. For many files, `Batch` is faster.
     """
     root = root.resolve()
     target = _inside(root, rel)
@@ -58,18 +57,132 @@ def write_if_changed(root: Path, rel: str, data: bytes, *, pending_dirs: set | N
         if isinstance(exc, OSError):
             raise PublishError(f"{target}: cannot write: {exc.strerror or exc}") from None
         raise
-    if pending_dirs is None:
-        _fsync_dir(target.parent)
-    else:
-        pending_dirs.add(target.parent)
+    _fsync_dir(target.parent)
     return True
 
 
-def sync_dirs(folders: set) -> None:
-    """Make a batch of renames durable: one fsync per folder."""
-    for folder in sorted(folders):
-        _fsync_dir(folder)
-    folders.clear()
+class Batch:
+    """Many files published together, each still atomically.
+
+    Every changed file goes to a temporary file beside its target; `flush`
+    makes all of them durable with one sync of the filesystem, then renames
+    each over its target (in the order written) and fsyncs each folder once.
+    A rename never exposes unsynced bytes, as with `write_if_changed`, but
+    10,000 files cost one sync instead of 10,000 fsyncs. Used as a context
+    manager: flushed on success, temporary files removed on any exception.
+    """
+
+    def __init__(self, root: Path, limit: int = 2000):
+        self.root = root.resolve()
+        self.limit = limit                         # files held back at most before a flush
+        self._pending: list[tuple[str, Path]] = []
+        self._made: set[Path] = set()
+        self.written = self.unchanged = 0
+
+    def write(self, rel: str, data: bytes) -> bool:
+        """Queue `data` for root/rel unless the file already holds it."""
+        target = self._target(rel)
+        try:
+            if target.stat().st_size == len(data) and target.read_bytes() == data:
+                self.unchanged += 1
+                return False
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise PublishError(f"{target}: cannot read: {exc.strerror or exc}") from None
+        if target.parent not in self._made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                os.fchmod(f.fileno(), 0o644)
+        except OSError as exc:
+            _unlink(tmp)
+            raise PublishError(f"{target}: cannot write: {exc.strerror or exc}") from None
+        self._pending.append((tmp, target))
+        self.written += 1
+        if len(self._pending) >= self.limit:
+            self.flush()
+        return True
+
+    def exists(self, rel: str) -> bool:
+        return (self.root / rel).exists()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        try:
+            _sync_filesystem(self.root)
+        except OSError as exc:
+            self.discard()
+            raise PublishError(f"{self.root}: cannot sync: {exc.strerror or exc}") from None
+        folders = set()
+        for tmp, target in self._pending:
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:
+                self.discard()
+                raise PublishError(f"{target}: cannot write: {exc.strerror or exc}") from None
+            folders.add(target.parent)
+        self._pending.clear()
+        for folder in sorted(folders):
+            _fsync_dir(folder)
+
+    def discard(self) -> None:
+        for tmp, _ in self._pending:
+            _unlink(tmp)
+        self._pending.clear()
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, exc_type, *_) -> None:
+        if exc_type is None:
+            self.flush()
+        else:
+            self.discard()
+
+    def _target(self, rel: str) -> Path:
+        """root/rel, refusing what would land outside root (cheaper than resolve())."""
+        norm = os.path.normpath(rel)
+        if os.path.isabs(norm) or norm == ".." or norm.startswith("../"):
+            raise PublishError(f"{rel}: refuses to write outside {self.root}")
+        return self.root / norm
+
+
+def _sync_filesystem(path: Path) -> None:
+    """syncfs(2) where there is one (Linux), else sync(2)."""
+    if _syncfs is None:
+        os.sync()
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if _syncfs(fd) != 0:
+            import ctypes
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+    finally:
+        os.close(fd)
+
+
+def _load_syncfs():
+    try:
+        import ctypes
+        return ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+_syncfs = _load_syncfs()
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -58,7 +58,7 @@ class _Run:
         self.result = Result()
         self.formats = settings.output.formats
         self._counts: dict | None = None
-        self._dirs: set = set()              # folders whose renames still need an fsync
+        self.batch: publish.Batch | None = None
 
     def counts(self) -> dict:
         """Items per category (None: all), read once per regeneration."""
@@ -75,7 +75,7 @@ class _Run:
         if once and (self.out / rel).exists():
             self.result.unchanged += 1
             return False
-        if publish.write_if_changed(self.out, rel, data, pending_dirs=self._dirs):
+        if self.batch.write(rel, data):
             self.result.written += 1
             return True
         self.result.unchanged += 1
@@ -107,18 +107,19 @@ class _Run:
         if not everything and quiet:
             return self.result
         chans = self.chans if self.counts()[None] else self.chans[:1]
-        for ch in chans:
-            if everything or ch.category_pk is None or ch.key in changed_categories:
-                self._channel(ch)
-        self._index(chans)
-        if self.settings.output.stylesheet:
-            self.put("feed.xsl", stylesheet.xsl())
-        for item, cats in self.store.pages(None if everything else changed_articles):
-            first = self.by_pk.get(cats[0]) if cats else None
-            self.put(item.page_path, pages.article_page(
-                item, self._chain(first) if first else [], site_title=self.settings.site.title,
-                lang=self.settings.site.language, zone=self.zone, url_of=self.url_of))
-        publish.sync_dirs(self._dirs)
+        with publish.Batch(self.out) as self.batch:
+            # Article pages first: a feed that links to one is renamed into place after it.
+            for item, cats in self.store.pages(None if everything else changed_articles):
+                first = self.by_pk.get(cats[0]) if cats else None
+                self.put(item.page_path, pages.article_page(
+                    item, self._chain(first) if first else [], site_title=self.settings.site.title,
+                    lang=self.settings.site.language, zone=self.zone, url_of=self.url_of))
+            for ch in chans:
+                if everything or ch.category_pk is None or ch.key in changed_categories:
+                    self._channel(ch)
+            self._index(chans)
+            if self.settings.output.stylesheet:
+                self.put("feed.xsl", stylesheet.xsl())
         self.store.set_meta(FINGERPRINT, fingerprint)
         self.store.set_meta(CONFIG_FINGERPRINT, config)
         if pending:
