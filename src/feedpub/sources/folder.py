@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +22,7 @@ from .formats import PARSERS, FormatError
 
 # Files still being written or left by editors: never read them.
 TEMP_PATTERNS = ("*.part", "*.partial", "*.tmp", "*.temp", "*.crdownload", "*.swp", "*~", ".~*", "~$*", ".#*")
+_TEMP = re.compile("|".join(fnmatch.translate(p) for p in TEMP_PATTERNS))
 MAX_BYTES = 20 * 1024 * 1024
 
 
@@ -39,25 +41,36 @@ class FolderSource:
         self.root = settings.path
 
     def scan(self) -> list[FileState]:
-        """Every article file below the folder, in a stable order."""
+        """Every article file below the folder, in a stable order.
+
+        Runs on every tick over the whole archive, so it is plain os.scandir
+        and string work (no pathlib, one regex for the temp patterns)."""
         if not self.root.is_dir():
             raise SourceError(f"the folder {self.root} does not exist (any more)")
-        found = []
+        found: list[FileState] = []
         exts = self.settings.extensions
-        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in filenames:
-                if name.startswith(".") or any(fnmatch.fnmatch(name, p) for p in TEMP_PATTERNS):
+        skip = _TEMP.match
+        todo = [(str(self.root), "")]
+        while todo:
+            folder, prefix = todo.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue                      # vanished or unreadable: nothing to read there
+            for entry in entries:
+                name = entry.name
+                if name.startswith("."):
                     continue
-                if os.path.splitext(name)[1].lower() not in exts:
-                    continue
-                path = os.path.join(dirpath, name)
                 try:
-                    st = os.stat(path)
+                    if entry.is_dir(follow_symlinks=False):
+                        todo.append((entry.path, prefix + name + "/"))
+                        continue
+                    if skip(name) or os.path.splitext(name)[1].lower() not in exts:
+                        continue
+                    st = entry.stat()
                 except OSError:
-                    continue  # vanished between listing and stat
-                rel = Path(path).relative_to(self.root).as_posix()
-                found.append(FileState(rel, st.st_size, st.st_mtime_ns))
+                    continue                  # vanished between listing and stat
+                found.append(FileState(prefix + name, st.st_size, st.st_mtime_ns))
         found.sort(key=lambda f: f.location)
         return found
 
