@@ -9,11 +9,18 @@ hugo), by Hugo with an RSS-only configuration written here, alternating the
 two round by round. Figures are medians with min-max; peak RSS is the
 process's own. Ratios are against Hugo's full build in the same run. Results
 go to stdout and to bench/RESULTS.md.
+
+Rows: whole `feedpub build` processes (cold, one new article, nothing new),
+then the same incremental cases as scheduler ticks inside one running
+process (bench/tick.py: what `feedpub run` pays per tick), then a cold build
+of text dumps and one that also writes an HTML page per article (ratios
+against the Markdown cold build).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -50,7 +57,10 @@ HUGO_RSS = """<rss version="2.0"><channel><title>{{ .Title }}</title><link>{{ .P
 <guid>{{ .Permalink }}</guid><description>{{ .Content | html }}</description></item>{{ end }}</channel></rss>
 """
 
-FEEDPUB_CONFIG = """[site]
+# Items link to the site's own pages, as Hugo's do (Hugo's RSS-only build links
+# to permalinks it does not render either); FEEDPUB_PAGES makes feedpub write
+# an HTML page per article as well, its default for files without a link.
+FEEDPUB_PAGES = """[site]
 title = "Bench"
 link = "https://news.example.com/"
 feeds_url = "https://news.example.com/feeds/"
@@ -65,6 +75,7 @@ name = "corpus"
 type = "folder"
 path = "corpus"
 """
+FEEDPUB_CONFIG = FEEDPUB_PAGES + 'link_template = "https://news.example.com/posts/{stem}/"\n'
 
 
 def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
@@ -94,7 +105,12 @@ def feedpub_round(work: Path, fmt: str, n: int) -> dict:
     new_article(work / "corpus", n, fmt)
     one = timed(cmd, work)
     quiet = timed(cmd, work)
-    return {"cold": cold, "one": one, "quiet": quiet}
+    out = subprocess.run([PY, str(HERE / "tick.py"), str(work / "feedpub.toml"), str(work / "corpus" / "c01"),
+                          "--rounds", "5"], cwd=work, capture_output=True, text=True, check=True,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
+    ticks = json.loads(out.stdout)
+    return {"cold": cold, "one": one, "quiet": quiet, "tick_one": (ticks["one_median"], ticks["peak_mb"]),
+            "tick_quiet": (ticks["quiet_median"], ticks["peak_mb"])}
 
 
 def hugo_round(site: Path) -> tuple[float, float]:
@@ -127,7 +143,8 @@ def main() -> int:
     for m in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
-            results: dict[str, list] = {"cold": [], "one": [], "quiet": [], "text": []}
+            results: dict[str, list] = {"cold": [], "one": [], "quiet": [], "tick_one": [], "tick_quiet": [],
+                                        "text": [], "pages": []}
             hugo_times: list[tuple[float, float]] = []
             work = tmp / "md"
             work.mkdir()
@@ -137,6 +154,9 @@ def main() -> int:
             text_work.mkdir()
             gen(text_work / "corpus", m, "textdump")
             (text_work / "feedpub.toml").write_text(FEEDPUB_CONFIG, encoding="utf-8")
+            (tmp / "pages").mkdir()
+            (tmp / "pages" / "corpus").symlink_to(work / "corpus")
+            (tmp / "pages" / "feedpub.toml").write_text(FEEDPUB_PAGES, encoding="utf-8")
             if hugo:
                 site = tmp / "hugo"
                 (site / "layouts" / "_default").mkdir(parents=True)
@@ -147,21 +167,23 @@ def main() -> int:
                 if hugo:
                     hugo_times.append(hugo_round(site))
                 rnd = feedpub_round(work, "markdown", r)
-                for k in ("cold", "one", "quiet"):
+                for k in ("cold", "one", "quiet", "tick_one", "tick_quiet"):
                     results[k].append(rnd[k])
-                for d in ("feeds", "state"):
-                    shutil.rmtree(text_work / d, ignore_errors=True)
-                results["text"].append(timed([PY, "-m", "feedpub", "build", "--config",
-                                              str(text_work / "feedpub.toml")], text_work))
+                for key, where in (("text", text_work), ("pages", tmp / "pages")):
+                    for d in ("feeds", "state"):
+                        shutil.rmtree(where / d, ignore_errors=True)
+                    results[key].append(timed([PY, "-m", "feedpub", "build", "--config",
+                                               str(where / "feedpub.toml")], where))
             h = statistics.median(t for t, _ in hugo_times) if hugo_times else None
             hm = max(mb for _, mb in hugo_times) if hugo_times else None
             cold_med = statistics.median(t for t, _ in results["cold"])
             for key, label in (("cold", "cold full build"), ("one", "one new article"), ("quiet", "nothing new"),
-                               ("text", "cold, text dumps")):
+                               ("tick_one", "tick: one new article"), ("tick_quiet", "tick: nothing new"),
+                               ("text", "cold, text dumps"), ("pages", "cold, own article pages")):
                 secs = [t for t, _ in results[key]]
                 peak = max(mb for _, mb in results[key])
                 ratio = f"{statistics.median(secs) / h:7.2f}x" if h else "      -"
-                if key == "text":
+                if key in ("text", "pages"):
                     ratio = f"{statistics.median(secs) / cold_med:6.2f}xmd"
                 row = (f"{m:>7} {label:<24}{fmt_stats(secs):>24}{peak:>9.0f}"
                        f"{(f'{h:10.2f}' if h else '         -')}{(f'{hm:9.0f}' if hm else '        -')}{ratio:>8}")
