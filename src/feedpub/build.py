@@ -147,20 +147,23 @@ def _gather_folder(settings: Settings, store: Store, source_settings, *, now: da
     name = source_settings.name
     with store.transaction() as tx:
         stale = tx.problem_locations(name)
-        for start in range(0, len(files), BATCH):
-            reads, stop = [], False
-            for state in files[start:start + BATCH]:
-                if should_stop is not None and should_stop():
-                    stop = True             # what was read so far is kept and published
-                    break
-                read = _read(settings, now, name, state.location, str(source.root / state.location),
-                             lambda state=state: source.read(state))
-                read.seen = (state.size, state.mtime_ns)
-                reads.append(read)
-            summary.files_read += len(reads)
-            _store(tx, summary, now, name, reads, stale)
-            if stop:
+    for start in range(0, len(files), BATCH):
+        reads, stop = [], False
+        for state in files[start:start + BATCH]:
+            if should_stop is not None and should_stop():
+                stop = True             # what was read so far is kept and published
                 break
+            read = _read(settings, now, name, state.location, str(source.root / state.location),
+                         lambda state=state: source.read(state))
+            read.seen = (state.size, state.mtime_ns)
+            reads.append(read)
+        summary.files_read += len(reads)
+        # One transaction per batch: each holds its articles, the files they came
+        # from and the publish-pending mark, so a crash keeps whole batches only.
+        with store.transaction() as tx:
+            _store(tx, summary, now, name, reads, stale)
+        if stop:
+            break
 
 
 def _gather_web(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,

@@ -14,8 +14,7 @@ import unicodedata
 
 import nh3
 from lxml import html as lxml_html
-from cmarkgfm import markdown_to_html_with_extensions
-from cmarkgfm.cmark import Options
+from markdown_it_pyrs import MarkdownIt
 
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
 _TONES = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
@@ -30,11 +29,11 @@ _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufdd0-\ufde
 _SPACE = re.compile(r"\s+")
 
 
-
-def _markdown(text: str) -> str:
-    """CommonMark + GFM tables (cmark-gfm, C: 8x markdown-it-py, same HTML).
-    Raw HTML passes here ("unsafe"); nh3 decides what of it stays."""
-    return markdown_to_html_with_extensions(text, options=Options.CMARK_OPT_UNSAFE, extensions=["table"])
+# CommonMark + tables, raw HTML kept (nh3 decides what of it stays).
+# markdown-it-pyrs: the Rust port of markdown-it, the same HTML as
+# markdown-it-py, 7x faster. (cmarkgfm was faster still, but leaks every
+# document's tree and output string: no good for a long-running publisher.)
+_markdown = MarkdownIt("commonmark").enable("table").render
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div", "dl", "dt", "em",
