@@ -204,8 +204,8 @@ class _Run:
             urls = {f: self.url_of(ch.archive(f, page)) for f in ARCHIVE_FORMATS}
             urls["json"] = ""
             info = self._info(ch, archive=True, links=links, urls=urls)
-            for fmt in ARCHIVE_FORMATS:
-                self.put(ch.archive(fmt, page), render_feeds.RENDERERS[fmt](info, entries, self.zone), once=True)
+            for fmt, data in render_feeds.rss_and_atom(info, entries, self.zone).items():
+                self.put(ch.archive(fmt, page), data, once=True)
 
     def _index(self, chans: list[Channel]) -> None:
         s = self.settings
