@@ -10,6 +10,7 @@ OPML files and the XSL view all come from here.
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from dateutil import tz
@@ -20,7 +21,7 @@ from .normalize.categories import key_of
 from .render import feeds as render_feeds
 from .render import pages, stylesheet
 from .render.layout import ARCHIVE_FORMATS, FORMATS, Channel, absolute, channels
-from .store import Store
+from .store import Store, newest_first
 
 FINGERPRINT = "render_fingerprint"
 CONFIG_FINGERPRINT = "render_config"
@@ -59,6 +60,7 @@ class _Run:
         self.formats = settings.output.formats
         self._counts: dict | None = None
         self.batch: publish.Batch | None = None
+        self._archive_todo: list = []            # (channel, page) of closed pages still to write
 
     def counts(self) -> dict:
         """Items per category (None: all), read once per regeneration."""
@@ -117,6 +119,7 @@ class _Run:
             for ch in chans:
                 if everything or ch.category_pk is None or ch.key in changed_categories:
                     self._channel(ch)
+            self._write_archives()
             self._index(chans)
             if self.settings.output.stylesheet:
                 self.put("feed.xsl", stylesheet.xsl())
@@ -189,12 +192,43 @@ class _Run:
                                          url_of=self.url_of, root=ch))
 
     def _archives(self, ch: Channel, closed: int) -> None:
-        """Closed pages are written once and never again (caches keep them forever)."""
-        size = self.settings.output.archive_page_size
+        """Note the closed pages of a channel not written yet (newest first,
+        down to the first one on disk: older pages were written before it)."""
         for page in range(closed, 0, -1):
             if all((self.out / ch.archive(f, page)).exists() for f in ARCHIVE_FORMATS):
-                break                                   # older pages were written before this one
-            entries = self._entries(self.store.archive_page(ch.category_pk, page, size))
+                break
+            self._archive_todo.append((ch, page))
+
+    def _write_archives(self) -> None:
+        """Closed pages are written once and never again (caches keep them forever).
+
+        An item is on a page of its category, of each parent and of the
+        all-feed. Pages are rendered in the order they filled up (by their
+        newest stored item), so the pages that share an item come close
+        together and its row and feed entry, kept in small LRU caches, are
+        read and built about once instead of once per page.
+        """
+        size = self.settings.output.archive_page_size
+        orders: dict = {}
+        jobs = []
+        for ch, page in self._archive_todo:
+            if ch.category_pk not in orders:
+                orders[ch.category_pk] = self.store.stored_order(ch.category_pk)
+            pks = orders[ch.category_pk][(page - 1) * size:page * size]
+            if len(pks) == size:
+                jobs.append((pks[-1], ch.folder, page, ch, pks))
+        jobs.sort(key=lambda job: job[:3])
+        orders.clear()
+        rows: OrderedDict = OrderedDict()
+        shared = render_feeds.SharedEntries()
+        for _, _, page, ch, pks in jobs:
+            missing = [pk for pk in pks if pk not in rows]
+            rows.update(self.store.items(missing))
+            for pk in pks:
+                rows.move_to_end(pk)
+            while len(rows) > 4000:
+                rows.popitem(last=False)
+            entries = self._entries(newest_first([rows[pk] for pk in pks if pk in rows]))
             # next-archive is the URL page+1 will have: known now, so this page never changes
             # (until page+1 is full it answers 404; walkers start at the current feed).
             links = {"current": {f: self.url_of(ch.file(f)) for f in ARCHIVE_FORMATS},
@@ -204,7 +238,7 @@ class _Run:
             urls = {f: self.url_of(ch.archive(f, page)) for f in ARCHIVE_FORMATS}
             urls["json"] = ""
             info = self._info(ch, archive=True, links=links, urls=urls)
-            for fmt, data in render_feeds.rss_and_atom(info, entries, self.zone).items():
+            for fmt, data in render_feeds.rss_and_atom(info, entries, self.zone, shared).items():
                 self.put(ch.archive(fmt, page), data, once=True)
 
     def _index(self, chans: list[Channel]) -> None:

@@ -344,18 +344,28 @@ class Store:
         return (sa.select(article_categories.c.article_pk).where(article_categories.c.category_pk == category_pk)
                 .order_by(article_categories.c.article_pk))
 
+    def stored_order(self, category_pk: int | None) -> list[int]:
+        """The pks of every item under a category (None: all) in the order
+        feedpub first stored them: archive page n is slice n of this."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(self._in_stored_order(category_pk)).scalars())
+
+    def items(self, pks: list[int]) -> dict[int, tuple[Item, list[int]]]:
+        """Items by pk, each with the pks of the categories it was filed in directly."""
+        return {pk: (item, cats) for pk, item, cats in self._rows_by_pk(sorted(pks))}
+
     def archive_page(self, category_pk: int | None, page: int, size: int) -> list[tuple[Item, list[int]]]:
         """Items of archive page `page` (1 = oldest): the order feedpub first stored
         them in, which only ever grows at its end, so a full page never changes."""
         with self.engine.connect() as conn:
             pks = conn.execute(self._in_stored_order(category_pk).offset((page - 1) * size).limit(size)).scalars().all()
-        return _newest_first(self._items_by_pk(list(pks)))
+        return newest_first(self._items_by_pk(list(pks)))
 
     def not_archived(self, category_pk: int | None, archived: int) -> list[tuple[Item, list[int]]]:
         """The items after the first `archived` in stored order: not yet on a closed page."""
         with self.engine.connect() as conn:
             pks = conn.execute(self._in_stored_order(category_pk).offset(archived)).scalars().all()
-        return _newest_first(self._items_by_pk(list(pks)))
+        return newest_first(self._items_by_pk(list(pks)))
 
     def pages(self, pks=None) -> list[tuple[Item, list[int]]]:
         """The items (all, or those among `pks`) that need an article page of our own."""
@@ -365,6 +375,9 @@ class Store:
         return self._items_by_pk(sorted(pks), pages_only=True)
 
     def _items_by_pk(self, pks, pages_only: bool = False) -> list[tuple[Item, list[int]]]:
+        return [(item, cats) for _, item, cats in self._rows_by_pk(pks, pages_only)]
+
+    def _rows_by_pk(self, pks, pages_only: bool = False) -> list[tuple[int, Item, list[int]]]:
         out = []
         with self.engine.connect() as conn:
             for chunk in (pks[i:i + 500] for i in range(0, len(pks), 500)):
@@ -379,7 +392,7 @@ class Store:
                 direct: dict[int, list[int]] = {}
                 for apk, cpk in links:
                     direct.setdefault(apk, []).append(cpk)
-                out.extend((_item(r), direct.get(r.pk, [])) for r in rows)
+                out.extend((r.pk, _item(r), direct.get(r.pk, [])) for r in rows)
         return out
 
     def get_meta(self, name: str) -> str | None:
@@ -554,7 +567,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def _newest_first(rows):
+def newest_first(rows):
     return sorted(rows, key=lambda x: (x[0].published, x[0].id), reverse=True)
 
 

@@ -11,9 +11,12 @@ module, the stylesheet instruction) is added to its tree afterwards.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone, tzinfo
 
+from feedgen.entry import FeedEntry
+from feedgen.ext.dc import DcEntryExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
@@ -52,7 +55,57 @@ class Entry:
     categories: tuple[str, ...]   # display paths "物流資訊/行業新聞"
 
 
-def _generator(info: FeedInfo, entries: list[Entry], zone: tzinfo) -> FeedGenerator:
+class SharedEntries:
+    """feedgen entries built once and added to every feed they belong to.
+
+    An item is on its category's archive pages, its parents' and the
+    all-feed's; feedgen lets one FeedEntry be added to several generators.
+    Bounded (least recently used go first), so memory stays flat however big
+    the archive. One instance per regeneration: items do not change within it.
+    """
+
+    def __init__(self, size: int = 4000):
+        self.size = size
+        self._entries: OrderedDict = OrderedDict()
+
+    def get(self, key, build) -> FeedEntry:
+        fe = self._entries.get(key)
+        if fe is None:
+            fe = self._entries[key] = build()
+            if len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        else:
+            self._entries.move_to_end(key)
+        return fe
+
+
+def _entry(e: Entry, zone: tzinfo, full_text: bool) -> FeedEntry:
+    it = e.item
+    fe = FeedEntry()
+    fe.register_extension("dc", DcEntryExtension, atom=False, rss=True)
+    fe.id(it.id)
+    fe.guid(it.id, permalink=it.id == e.link)
+    fe.title(it.title)
+    fe.link(href=e.link, rel="alternate", type="text/html")
+    published = it.published.astimezone(zone)
+    fe.published(published)
+    fe.pubDate(published)
+    fe.updated(it.updated.astimezone(zone))
+    if it.summary:
+        fe.summary(it.summary)
+    if it.body_html and full_text:
+        fe.content(it.body_html, type="html")
+    for path in e.categories:
+        fe.category(term=path, label=path.replace("/", " › "))
+    who = it.author or it.source_name
+    if who:
+        fe.author({"name": who})
+        fe.dc.dc_creator(who)
+    return fe
+
+
+def _generator(info: FeedInfo, entries: list[Entry], zone: tzinfo,
+               shared: SharedEntries | None = None) -> FeedGenerator:
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
     fg.title(info.title)
@@ -74,25 +127,12 @@ def _generator(info: FeedInfo, entries: list[Entry], zone: tzinfo) -> FeedGenera
     last = max((e.item.updated for e in entries), default=None)
     fg.lastBuildDate((last or datetime(1970, 1, 1, tzinfo=timezone.utc)).astimezone(zone))
     for e in entries:
-        it = e.item
-        fe = fg.add_entry(order="append")
-        fe.id(it.id)
-        fe.guid(it.id, permalink=it.id == e.link)
-        fe.title(it.title)
-        fe.link(href=e.link, rel="alternate", type="text/html")
-        fe.published(it.published.astimezone(zone))
-        fe.pubDate(it.published.astimezone(zone))
-        fe.updated(it.updated.astimezone(zone))
-        if it.summary:
-            fe.summary(it.summary)
-        if it.body_html and info.full_text:
-            fe.content(it.body_html, type="html")
-        for path in e.categories:
-            fe.category(term=path, label=path.replace("/", " › "))
-        who = it.author or it.source_name
-        if who:
-            fe.author({"name": who})
-            fe.dc.dc_creator(who)
+        if shared is None:
+            fe = _entry(e, zone, info.full_text)
+        else:
+            fe = shared.get((e.item.id, e.link, e.categories, info.full_text),
+                            lambda e=e: _entry(e, zone, info.full_text))
+        fg.add_entry(fe, order="append")      # the dc extension is already on it
     return fg
 
 
@@ -181,9 +221,10 @@ def atom(info: FeedInfo, entries: list[Entry], zone: tzinfo) -> bytes:
     return _atom(_generator(info, entries, zone), info)
 
 
-def rss_and_atom(info: FeedInfo, entries: list[Entry], zone: tzinfo) -> dict[str, bytes]:
+def rss_and_atom(info: FeedInfo, entries: list[Entry], zone: tzinfo,
+                 shared: SharedEntries | None = None) -> dict[str, bytes]:
     """Both XML formats from one FeedGenerator: the entries are set up once."""
-    fg = _generator(info, entries, zone)
+    fg = _generator(info, entries, zone, shared)
     return {"rss": _rss(fg, info), "atom": _atom(fg, info)}
 
 
