@@ -267,3 +267,57 @@ def test_second_run_process_refuses_with_a_clear_message(site):
     finally:
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=10) == 0
+
+
+def test_a_watched_folder_reads_only_the_files_its_events_name(site, publisher_for):
+    for n in range(30):
+        site.write(f"old/{n:02d}.txt", dump(HYXW, f"舊{n:02d}", f"2020/6/1 10:00:{n:02d}", "來處"))
+    p = publisher_for(every="0.3s", jitter="0s", watch=True)
+    wait_for(lambda: "舊29" in titles(site))
+    assert p.last["inbox"].files_read == 30                        # the start-up tick scans everything
+    drop(site, "new.txt", "新來的")
+    wait_for(lambda: "新來的" in titles(site), timeout=5)
+    wait_for(lambda: p.last["inbox"].articles["new"] == 0 and not p.busy)
+    ticks = p.ticks
+    wait_for(lambda: p.ticks >= ticks + 2)                          # quiet scheduled ticks
+    quiet = p.last["inbox"]
+    assert (quiet.files_read, quiet.files_skipped) == (0, 0)        # no scan: nothing was even stat'ed
+    # An edit in place (no rename, the folder's own mtime does not move) is an event too.
+    path = site.inbox / "old" / "07.txt"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(dump(HYXW, "舊07改", "2020/6/1 10:00:07", "來處"))
+    wait_for(lambda: "舊07改" in titles(site), timeout=5)
+    assert p.store.article_count() == 31
+
+
+def test_a_watched_folder_is_scanned_whole_when_events_cannot_be_trusted(site, publisher_for, tmp_path):
+    site.write("a.txt", dump(HYXW, "甲", "2020/6/1 10:00:00", "來處"))
+    p = publisher_for(every="0.3s", jitter="0s", watch=True)
+    wait_for(lambda: "甲" in titles(site))
+    # A folder moved in whole: one event for the folder, none for its files.
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "b.txt").write_text(dump(HYXW, "乙", "2020/6/1 11:00:00", "來處"), encoding="utf-8")
+    os.replace(batch, site.inbox / "batch")
+    wait_for(lambda: "乙" in titles(site), timeout=5)
+    # The watcher dies (inotify limits, a remote filesystem): ticks fall back to scanning.
+    watcher = p._watchers["inbox"]
+    watcher.stop()
+    watcher.join(timeout=5)
+    site.write("c.txt", dump(HYXW, "丙", "2020/6/1 12:00:00", "來處"))
+    wait_for(lambda: "丙" in titles(site), timeout=5)
+    assert p.last["inbox"].files_skipped >= 2
+
+
+def test_a_watched_folder_is_still_scanned_whole_every_rescan_seconds(site):
+    configure(site, every="0.2s", jitter="0s", watch=True)
+    p = Publisher(site.settings(), rescan=0.5)
+    p.start()
+    try:
+        wait_for(lambda: p.ticks >= 1)
+        # A file whose event never came (dropped while the watcher was not listening).
+        p._watchers["inbox"].unschedule_all()
+        site.write("lost.txt", dump(HYXW, "遺漏", "2020/6/1 12:00:00", "來處"))
+        wait_for(lambda: "遺漏" in titles(site), timeout=5)
+    finally:
+        p.stop()

@@ -38,6 +38,7 @@ class Summary:
     changed_articles: set[int] = field(default_factory=set)
     failed_sources: list[str] = field(default_factory=list)
     deferred: int = 0                                    # files still being written, left for later
+    deferred_locations: list[str] = field(default_factory=list)
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
     changed_feeds: list[str] = field(default_factory=list)      # URLs, for WebSub pings
     written: int = 0
@@ -64,12 +65,14 @@ def open_store(settings: Settings) -> Store:
 
 
 def build(settings: Settings, *, now: datetime | None = None, full: bool = False, store: Store | None = None,
-          sources=None, settle: float = 0.0, should_stop=None) -> Summary:
+          sources=None, settle: float = 0.0, should_stop=None, only: dict | None = None) -> Summary:
     """Gather the sources (all, or those given), then regenerate what changed.
 
     `settle` > 0 defers files still being written (their size or mtime moved
     during that many seconds); `should_stop()` ends the gather early, keeping
-    what was read. A source that cannot be read at all is reported and skipped.
+    what was read. `only` maps a folder source's name to the locations to look
+    at instead of scanning the folder (a watcher's events). A source that
+    cannot be read at all is reported and skipped.
     """
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     own_store = store is None
@@ -79,7 +82,7 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
         for source in (settings.sources if sources is None else sources):
             try:
                 gather(settings, store, source, now=now, full=full, summary=summary, settle=settle,
-                       should_stop=should_stop)
+                       should_stop=should_stop, only=(only or {}).get(source.name))
             except Exception as exc:        # one source failing costs that source only
                 where = str(source.path) if source.path else (
                     source.web.start[0].url if source.web else source.name)
@@ -103,7 +106,7 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
 
 
 def gather(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
-           summary: Summary, settle: float = 0.0, should_stop=None) -> None:
+           summary: Summary, settle: float = 0.0, should_stop=None, only=None) -> None:
     """Read what is new or changed in one source into the store."""
     summary.sources += 1
     if source_settings.type == "web":
@@ -112,7 +115,7 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
         _gather_sql(settings, store, source_settings, now=now, full=full, summary=summary)
     else:
         _gather_folder(settings, store, source_settings, now=now, full=full, summary=summary, settle=settle,
-                       should_stop=should_stop)
+                       should_stop=should_stop, only=only)
 
 
 BATCH = 500          # files read, normalized and stored together (one savepoint, a few INSERTs)
@@ -131,11 +134,16 @@ class _Read:
 
 
 def _gather_folder(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
-                   summary: Summary, settle: float, should_stop) -> None:
+                   summary: Summary, settle: float, should_stop, only=None) -> None:
     source = FolderSource(source_settings)
-    known = {} if full else store.seen_files(source_settings.name)
+    if only is None:
+        states = source.scan()
+        known = {} if full else store.seen_files(source_settings.name)
+    else:
+        states = source.stat(only)
+        known = {} if full else store.seen_files(source_settings.name, [s.location for s in states])
     files = []
-    for state in source.scan():
+    for state in states:
         if known.get(state.location) == (state.size, state.mtime_ns):
             summary.files_skipped += 1
         else:
@@ -143,7 +151,8 @@ def _gather_folder(settings: Settings, store: Store, source_settings, *, now: da
     if settle and files:
         time.sleep(settle)
         files, growing = source.settled(files)
-        summary.deferred += growing
+        summary.deferred += len(growing)
+        summary.deferred_locations.extend(growing)
     name = source_settings.name
     with store.transaction() as tx:
         stale = tx.problem_locations(name)

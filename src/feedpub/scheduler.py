@@ -5,7 +5,10 @@ APScheduler 3.x (the stable line) runs one job per source on its `every` or
 on a single worker thread: feedgen switches the process locale while it
 renders and SQLite wants one writer, and a tick that only stats files is cheap.
 Folder sources may also be watched (watchdog): events are debounced into one
-gather, so 1,000 files copied at once cause one regeneration, not 1,000.
+gather, so 1,000 files copied at once cause one regeneration, not 1,000, and
+a watched folder's gather looks only at the files its events named (the
+whole folder is scanned at start, every `rescan` seconds and whenever the
+events cannot be trusted), so a tick costs the same at 1,000 or 200,000 files.
 
 Everything a restart needs is in the store; the process holds nothing that
 would be lost by `kill -9` except the work in progress, and every file it
@@ -46,11 +49,12 @@ class Publisher:
     """The long-running publisher: schedule, watch, gather, regenerate."""
 
     def __init__(self, settings: Settings, *, settle: float = 0.2, debounce: float = 0.25,
-                 max_delay: float = 1.2, verbose: bool = False):
+                 max_delay: float = 1.2, rescan: float = 600.0, verbose: bool = False):
         self.settings = settings
         self.settle = settle            # a file must stand still this long before it is read
         self.debounce = debounce        # quiet time after the last watch event
         self.max_delay = max_delay      # ... but never longer than this after the first
+        self.rescan = rescan            # a watched folder is still scanned whole this often
         self.verbose = verbose
         self.store = open_store(settings)
         self.lock = self.store.run_lock()
@@ -66,9 +70,13 @@ class Publisher:
         self._first_poke: dict[str, float] = {}
         self._poke_lock = threading.Lock()
         self._observers = []
+        self._watchers: dict[str, object] = {}     # source name -> its running observer
+        self._changed: dict[str, set[str]] = {}     # watched source -> files its events named
+        self._rescan_at: dict[str, float] = {}      # watched source -> when a whole scan is due
         self._tick_lock = threading.Lock()
         self.pinger = Pinger(settings.websub.hubs) if settings.websub.hubs else None
         self.ticks = 0                  # gathers run, for tests and status
+        self.last: dict = {}            # source name -> Summary of its last gather
         self.regenerations = 0          # ticks that wrote at least one file
 
     # -- life cycle --------------------------------------------------------
@@ -128,18 +136,61 @@ class Publisher:
         from watchdog.observers import Observer
 
         publisher = self
+        root = os.path.realpath(source.path)
+        self._changed[source.name] = set()
+        self._rescan_at[source.name] = 0.0              # the first tick scans the whole folder
 
         class Poke(FileSystemEventHandler):
             def on_any_event(self, event):
-                if event.event_type in ("created", "modified", "moved", "closed", "deleted") \
-                        and not event.is_directory:
-                    publisher.poke(source.name)
+                if event.event_type not in ("created", "modified", "moved", "closed", "deleted"):
+                    return
+                if event.is_directory:
+                    if event.event_type != "modified":   # a folder came, went or moved: look at everything
+                        publisher.note_change(source.name, None)
+                        publisher.poke(source.name)
+                    return
+                for path in (event.src_path, getattr(event, "dest_path", "") or ""):
+                    if path:
+                        rel = os.path.relpath(os.path.realpath(os.fsdecode(path)), root)
+                        publisher.note_change(source.name, None if rel.startswith("..") else
+                                              rel.replace(os.sep, "/"))
+                publisher.poke(source.name)
 
         observer = Observer()
         observer.schedule(Poke(), str(source.path), recursive=True)
         observer.daemon = True
         observer.start()
         self._observers.append(observer)
+        self._watchers[source.name] = observer
+
+    def note_change(self, name: str, location: str | None) -> None:
+        """A watcher's event: this file changed (None: anything may have)."""
+        with self._poke_lock:
+            if location is None:
+                self._rescan_at[name] = 0.0
+            else:
+                self._changed[name].add(location)
+
+    def _take_changes(self, name: str) -> set[str] | None:
+        """The files a watched source's events named since its last gather, or
+        None when the whole folder must be scanned: at start, every `rescan`
+        seconds (a safety net for events a filesystem never sent), after a
+        folder-level event, or when the watcher has stopped."""
+        if name not in self._changed:
+            return None
+        with self._poke_lock:
+            changed, self._changed[name] = self._changed[name], set()
+            now = time.monotonic()
+            if now >= self._rescan_at[name] or not self._watchers[name].is_alive():
+                self._rescan_at[name] = now + self.rescan
+                return None
+            return changed
+
+    def _give_back(self, name: str, locations) -> None:
+        """Files to look at again on the next gather (still being written, or the gather failed)."""
+        if name in self._changed and locations:
+            with self._poke_lock:
+                self._changed[name].update(locations)
 
     def poke(self, name: str) -> None:
         """Something changed in a watched folder: gather soon, once per burst."""
@@ -194,14 +245,19 @@ class Publisher:
         started = time.monotonic()
         error = None
         summary = None
+        changed = self._take_changes(name)
         try:
             summary = build(self.settings, store=self.store, sources=[source], settle=self.settle,
-                            should_stop=self.stopping.is_set)
+                            should_stop=self.stopping.is_set, only=None if changed is None else {name: changed})
             if summary.failed_sources:
                 error = "; ".join(p.reason for p in summary.problems if p.source == name and p.severity == "error")
+            self._give_back(name, summary.deferred_locations)
+            self.last[name] = summary
         except Exception as exc:                      # a source that raises costs its own tick only
             error = f"{exc.__class__.__name__}: {exc}"
             log.debug("tick %s failed", name, exc_info=True)
+        if error and name in self._changed:
+            self.note_change(name, None)              # after a failure, the next gather scans everything
         duration = time.monotonic() - started
         self.ticks += 1
         next_run = self._next_run(name)

@@ -503,11 +503,17 @@ class Store:
                                                 ("listing_date", r.listing_date)) if v is not None or k == "listing_date"}
                     for r in rows}
 
-    def seen_files(self, source: str) -> dict[str, tuple[int, int]]:
+    def seen_files(self, source: str, locations=None) -> dict[str, tuple[int, int]]:
+        """(size, mtime_ns) of the files read from a source (all, or those among `locations`)."""
+        q = sa.select(seen.c.location, seen.c.size, seen.c.mtime_ns).where(seen.c.source == source)
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(seen.c.location, seen.c.size, seen.c.mtime_ns)
-                                .where(seen.c.source == source))
-            return {loc: (size, mtime) for loc, size, mtime in rows}
+            if locations is None:
+                return {loc: (size, mtime) for loc, size, mtime in conn.execute(q)}
+            locations, out = sorted(locations), {}
+            for chunk in (locations[i:i + 500] for i in range(0, len(locations), 500)):
+                out.update({loc: (size, mtime) for loc, size, mtime in
+                            conn.execute(q.where(seen.c.location.in_(chunk)))})
+            return out
 
 
 class StoreLocked(StoreError):

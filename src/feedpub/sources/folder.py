@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -74,23 +75,44 @@ class FolderSource:
         found.sort(key=lambda f: f.location)
         return found
 
-    def settled(self, states: list[FileState]) -> tuple[list[FileState], int]:
+    def stat(self, locations) -> list[FileState]:
+        """What `scan` would say about these locations only (those that still
+        exist and are article files): for watched folders, whose events name
+        the files that changed, so a tick costs the same however big the archive."""
+        if not self.root.is_dir():
+            raise SourceError(f"the folder {self.root} does not exist (any more)")
+        found = []
+        exts = self.settings.extensions
+        for location in sorted(set(locations)):
+            parts = location.split("/")
+            if any(p.startswith(".") or p in ("", "..") for p in parts) or _TEMP.match(parts[-1]) \
+                    or os.path.splitext(parts[-1])[1].lower() not in exts:
+                continue
+            try:
+                st = os.stat(os.path.join(self.root, location), follow_symlinks=False)
+            except OSError:
+                continue                      # gone again: nothing to read
+            if stat.S_ISREG(st.st_mode):
+                found.append(FileState(location, st.st_size, st.st_mtime_ns))
+        return found
+
+    def settled(self, states: list[FileState]) -> tuple[list[FileState], list[str]]:
         """Those files whose size and mtime did not move since `states` was taken.
 
         A file still growing is left for the next gather (a copy in progress
-        must not be published half). Returns (settled files, how many moved).
+        must not be published half). Returns (settled files, locations that moved).
         """
-        ready, moving = [], 0
+        ready, moving = [], []
         for state in states:
             try:
                 st = os.stat(self.root / state.location)
             except OSError:
-                moving += 1          # gone again (renamed away, deleted): nothing to read
+                moving.append(state.location)   # gone again (renamed away, deleted): nothing to read
                 continue
             if (st.st_size, st.st_mtime_ns) == (state.size, state.mtime_ns):
                 ready.append(state)
             else:
-                moving += 1
+                moving.append(state.location)
         return ready, moving
 
     def read(self, state: FileState) -> list[RawArticle]:
