@@ -7,10 +7,12 @@ import os
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from lxml import etree
 
 import pytest
 
+from feedpub.build import open_store
 from conftest import GATHERED, NOW, dump
 
 
@@ -283,3 +285,37 @@ def test_a_changed_configuration_rerenders_everything(site):
     s = site.build()
     assert s.files_read == 0 and s.written > 0
     assert site.feed("wu-liu-zi-xun/hang-ye-xin-wen/rss.xml").feed.title == "新站名: 物流資訊 › 行業新聞"
+
+
+def test_category_counters_stay_equal_to_the_links_they_count(any_site):
+    """counts() and spellings() read counters kept as links are written; after
+    new articles, edits that move an item to another category or change how a
+    level is spelled, they must equal a count over the links themselves."""
+    site = any_site
+    site.write("a.txt", dump("首頁 > 物流資訊 > 行業新聞", "甲", "2020/6/1 10:00:00", "來處"))
+    site.write("b.txt", dump("首頁 > 物流资讯 > 行业新闻", "乙", "2020/6/1 11:00:00", "來處"))
+    site.write("c.txt", dump("首頁 > 物流資訊 > 企業動態", "丙", "2020/6/1 12:00:00", "來處"))
+    site.build()
+    site.write("b.txt", dump("首頁 > 物流資訊 > 企業動態", "乙", "2020/6/1 11:00:00", "來處", "改了"),
+               mtime=GATHERED + timedelta(hours=1))
+    site.write("c.txt", dump("首頁 > 物流资讯 > 企业动态", "丙", "2020/6/1 12:00:00", "來處", "也改了"),
+               mtime=GATHERED + timedelta(hours=1))
+    site.build()
+    store = open_store(site.settings())
+    try:
+        with store.engine.connect() as conn:
+            links = conn.execute(sa.text(
+                "SELECT category_pk, spelling, count(*) FROM article_categories GROUP BY category_pk, spelling"
+            )).all()
+        expected: dict[int, list] = {}
+        for pk, spelling, n in sorted(links):
+            expected.setdefault(pk, []).append((spelling, n))
+        assert store.spellings() == expected
+        assert store.counts() == {pk: sum(n for _, n in v) for pk, v in expected.items()}
+        names = {c.key: c.pk for c in store.categories()}
+        counts = store.counts()
+        assert (counts[names["物流资讯"]], counts[names["物流资讯/行业新闻"]], counts[names["物流资讯/企业动态"]]) \
+            == (3, 1, 2)
+        assert dict(store.spellings()[names["物流资讯/企业动态"]]) == {"企業動態": 1, "企业动态": 1}
+    finally:
+        store.close()

@@ -169,7 +169,7 @@ class _Run:
         # The newest max_items, plus any item not yet on a closed archive page
         # (stored late with an old date): every item stays reachable.
         rows = {item.id: (item, cats) for item, cats in self.store.newest(ch.category_pk, s.output.max_items)}
-        for item, cats in self.store.not_archived(ch.category_pk, closed * size):
+        for item, cats in self.store.not_archived(ch.category_pk, closed * size, self.counts().get(ch.category_pk, 0)):
             rows.setdefault(item.id, (item, cats))
         entries = self._entries(sorted(rows.values(), key=lambda x: (x[0].published, x[0].id), reverse=True))
         links = {}

@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import os
 import socket
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -87,6 +88,17 @@ article_categories = sa.Table(
     sa.Column("spelling", sa.Text, nullable=False),                    # this level as the article wrote it
     sa.Column("published", UTCDateTime, nullable=False),               # copied: one index serves "newest N of C"
     sa.Index("ix_article_categories_newest", "category_pk", "published"),
+    sa.Index("ix_article_categories_stored", "category_pk", "article_pk"),
+)
+
+# Kept with the links (+1 when one is written, -1 when one goes): how many
+# items each category has and which spelling of its name is most used are
+# then a read of a few rows, whatever the size of the archive.
+category_spellings = sa.Table(
+    "category_spellings", metadata,
+    sa.Column("category_pk", sa.Integer, sa.ForeignKey("categories.pk"), primary_key=True),
+    sa.Column("spelling", sa.String(500), primary_key=True),
+    sa.Column("links", sa.Integer, nullable=False),
 )
 
 origins = sa.Table(
@@ -206,7 +218,7 @@ def _alembic_config(conn):
 
 
 # The newest migration; tests/test_migrations.py checks it against Alembic's head.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 
 def _at_head(conn) -> bool:
@@ -290,25 +302,29 @@ class Store:
 
     def spellings(self) -> dict[int, list[tuple[str, int]]]:
         """Per category, how often each spelling of its name occurs."""
-        q = (sa.select(article_categories.c.category_pk, article_categories.c.spelling, sa.func.count())
-             .group_by(article_categories.c.category_pk, article_categories.c.spelling))
+        c = category_spellings.c
         out: dict[int, list[tuple[str, int]]] = {}
         with self.engine.connect() as conn:
-            for pk, spelling, n in conn.execute(q):
+            for pk, spelling, n in conn.execute(sa.select(c.category_pk, c.spelling, c.links).where(c.links > 0)
+                                                .order_by(c.category_pk, c.spelling)):
                 out.setdefault(pk, []).append((spelling, n))
         return out
 
     def counts(self) -> dict[int, int]:
-        q = sa.select(article_categories.c.category_pk, sa.func.count()).group_by(article_categories.c.category_pk)
+        c = category_spellings.c
+        q = sa.select(c.category_pk, sa.func.sum(c.links)).group_by(c.category_pk).having(sa.func.sum(c.links) > 0)
         with self.engine.connect() as conn:
-            return dict(conn.execute(q).all())
+            return {pk: int(n) for pk, n in conn.execute(q)}
 
     def newest_times(self) -> dict[int, datetime]:
-        """Per category, the newest item's time (for the index)."""
-        q = (sa.select(article_categories.c.category_pk, sa.func.max(article_categories.c.published))
-             .group_by(article_categories.c.category_pk))
+        """Per category, the newest item's time (for the index): one indexed
+        MAX per category, not a GROUP BY over every link."""
+        ac = article_categories.c
+        newest = (sa.select(sa.func.max(ac.published)).where(ac.category_pk == categories.c.pk)
+                  .scalar_subquery())
         with self.engine.connect() as conn:
-            return {pk: v if v.tzinfo else v.replace(tzinfo=timezone.utc) for pk, v in conn.execute(q)}
+            rows = conn.execute(sa.select(categories.c.pk, sa.type_coerce(newest, UTCDateTime)))
+            return {pk: v if v.tzinfo else v.replace(tzinfo=timezone.utc) for pk, v in rows if v is not None}
 
     def article_count(self) -> int:
         with self.engine.connect() as conn:
@@ -361,11 +377,19 @@ class Store:
             pks = conn.execute(self._in_stored_order(category_pk).offset((page - 1) * size).limit(size)).scalars().all()
         return newest_first(self._items_by_pk(list(pks)))
 
-    def not_archived(self, category_pk: int | None, archived: int) -> list[tuple[Item, list[int]]]:
-        """The items after the first `archived` in stored order: not yet on a closed page."""
+    def not_archived(self, category_pk: int | None, archived: int, total: int) -> list[tuple[Item, list[int]]]:
+        """The items after the first `archived` of `total` in stored order: not
+        yet on a closed page. Read from the end, so the cost is those items only."""
+        if total <= archived:
+            return []
+        if category_pk is None:
+            q = sa.select(articles.c.pk).order_by(articles.c.pk.desc())
+        else:
+            ac = article_categories.c
+            q = sa.select(ac.article_pk).where(ac.category_pk == category_pk).order_by(ac.article_pk.desc())
         with self.engine.connect() as conn:
-            pks = conn.execute(self._in_stored_order(category_pk).offset(archived)).scalars().all()
-        return newest_first(self._items_by_pk(list(pks)))
+            pks = conn.execute(q.limit(total - archived)).scalars().all()
+        return newest_first(self._items_by_pk(sorted(pks)))
 
     def pages(self, pks=None) -> list[tuple[Item, list[int]]]:
         """The items (all, or those among `pks`) that need an article page of our own."""
@@ -682,7 +706,11 @@ class Transaction:
             values["key"] = art.key
         self.conn.execute(articles.update().where(a.pk == row.pk).values(**values))
         old = self._category_keys(row.pk)
-        self.conn.execute(article_categories.delete().where(article_categories.c.article_pk == row.pk))
+        ac = article_categories.c
+        gone = Counter({tuple(link): -1 for link in self.conn.execute(
+            sa.select(ac.category_pk, ac.spelling).where(ac.article_pk == row.pk))})
+        self.conn.execute(article_categories.delete().where(ac.article_pk == row.pk))
+        self._count_spellings(gone)
         new = self._link_categories(row.pk, art, published)
         return Saved("updated", frozenset(old | new), row.pk)
 
@@ -729,8 +757,7 @@ class Transaction:
                 ins = _dialect_insert(self.conn, origins)
                 self.conn.execute(ins.on_conflict_do_update(
                     index_elements=[o.source, o.location], set_={"article_pk": ins.excluded.article_pk}), origin_rows)
-            if link_rows:
-                self.conn.execute(article_categories.insert(), link_rows)
+            self._insert_links(link_rows)
         for i in sorted(later):
             results[i] = self.save(arts[i], now)
         return results
@@ -786,9 +813,27 @@ class Transaction:
 
     def _link_categories(self, pk: int, art: Article, published: datetime) -> set[str]:
         rows, keys = self._links(pk, art, published)
+        self._insert_links(rows)
+        return keys
+
+    def _insert_links(self, rows: list[dict]) -> None:
         if rows:
             self.conn.execute(article_categories.insert(), rows)
-        return keys
+            self._count_spellings(Counter((r["category_pk"], r["spelling"]) for r in rows))
+
+    def _count_spellings(self, delta: Counter) -> None:
+        """Keep category_spellings in step with the links just written or removed."""
+        c = category_spellings.c
+        for (cpk, spelling), n in sorted(delta.items()):
+            if n == 0:
+                continue
+            if self.conn.dialect.name in ("sqlite", "postgresql"):
+                ins = _dialect_insert(self.conn, category_spellings).values(category_pk=cpk, spelling=spelling, links=n)
+                self.conn.execute(ins.on_conflict_do_update(index_elements=[c.category_pk, c.spelling],
+                                                            set_={"links": c.links + ins.excluded.links}))
+            elif not self.conn.execute(category_spellings.update().where(c.category_pk == cpk, c.spelling == spelling)
+                                       .values(links=c.links + n)).rowcount:
+                self.conn.execute(category_spellings.insert().values(category_pk=cpk, spelling=spelling, links=n))
 
     def _links(self, pk: int, art: Article, published: datetime) -> tuple[list[dict], set[str]]:
         """The closure rows of one article (its categories and their ancestors)."""
