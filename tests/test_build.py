@@ -319,3 +319,25 @@ def test_category_counters_stay_equal_to_the_links_they_count(any_site):
         assert dict(store.spellings()[names["物流资讯/企业动态"]]) == {"企業動態": 1, "企业动态": 1}
     finally:
         store.close()
+
+
+def test_many_files_are_parsed_on_every_core_with_the_same_result(tmp_path, monkeypatch):
+    """Above PARALLEL_MIN files, parsing runs in worker processes; what is
+    published, and what is reported about bad files, must not change."""
+    from feedpub import build as build_module
+    from conftest import make_site
+    outputs = {}
+    for mode, minimum in (("parallel", 10), ("serial", 10**9)):
+        monkeypatch.setattr(build_module, "PARALLEL_MIN", minimum)
+        (tmp_path / mode).mkdir()
+        site = make_site(tmp_path / mode)
+        for n in range(60):
+            site.write(f"d{n % 3}/{n:03d}.txt", dump(HYXW, f"文章{n:03d}", f"2020/6/1 10:{n:02d}:00", "來處"))
+        site.write("bad/empty.txt", "")
+        site.write("bad/broken.json", "{not json")
+        s = site.build()
+        assert s.articles["new"] == 60 and s.files_read == 62
+        outputs[mode] = (sorted((p.location, p.reason) for p in s.problems),
+                         {rel: data for rel, (data, _) in site.snapshot().items() if rel.endswith(".xml")})
+    assert outputs["parallel"][0] == outputs["serial"][0] and len(outputs["parallel"][0]) == 2
+    assert outputs["parallel"][1] == outputs["serial"][1]

@@ -9,12 +9,19 @@ configuration or an unusable store stops it.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import threading
 import time
 import traceback
 import uuid
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import repeat
+from typing import Iterator
 
 from .config import Settings
 from .model import Article, Problem
@@ -156,23 +163,72 @@ def _gather_folder(settings: Settings, store: Store, source_settings, *, now: da
     name = source_settings.name
     with store.transaction() as tx:
         stale = tx.problem_locations(name)
-    for start in range(0, len(files), BATCH):
-        reads, stop = [], False
-        for state in files[start:start + BATCH]:
+    reads = _read_files(settings, now, source_settings, files)
+    try:
+        batch: list[_Read] = []
+        for read in reads:
+            batch.append(read)
+            if len(batch) == BATCH:
+                _store_batch(store, summary, now, name, batch, stale)
+                batch = []
             if should_stop is not None and should_stop():
-                stop = True             # what was read so far is kept and published
-                break
-            read = _read(settings, now, name, state.location, str(source.root / state.location),
-                         lambda state=state: source.read(state))
-            read.seen = (state.size, state.mtime_ns)
-            reads.append(read)
-        summary.files_read += len(reads)
+                break                   # what was read so far is kept and published
+        _store_batch(store, summary, now, name, batch, stale)
+    finally:
+        reads.close()                   # stops the workers if the gather ended early
+
+
+def _store_batch(store: Store, summary: Summary, now: datetime, name: str, reads: list[_Read],
+                 stale: set[str]) -> None:
+    summary.files_read += len(reads)
+    if reads:
         # One transaction per batch: each holds its articles, the files they came
         # from and the publish-pending mark, so a crash keeps whole batches only.
         with store.transaction() as tx:
             _store(tx, summary, now, name, reads, stale)
-        if stop:
-            break
+
+
+PARALLEL_MIN = 400      # files: below this, starting workers costs more than they save
+CHUNK = 100             # files per task sent to a worker
+
+
+def _read_files(settings: Settings, now: datetime, source_settings, files: list) -> Iterator[_Read]:
+    """Read and normalize files, in order; on every core when there are many
+    (parsing is pure CPU work: Markdown, sanitizing, folding, dates)."""
+    workers = min(os.cpu_count() or 1, 4)
+    if workers < 2 or len(files) < PARALLEL_MIN:
+        for state in files:
+            yield _read_file(settings, now, source_settings, state)
+        return
+    # fork is cheap and inherits what is imported, but forking a process with
+    # threads (`feedpub run`: scheduler, watcher) can inherit a held lock:
+    # there, workers come from a clean forkserver process instead.
+    method = "fork" if threading.active_count() == 1 else "forkserver"
+    chunks = [files[i:i + CHUNK] for i in range(0, len(files), CHUNK)]
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    done = 0
+    try:
+        for reads in pool.map(_read_chunk, repeat(settings), repeat(now), repeat(source_settings), chunks):
+            done += 1
+            yield from reads
+    except BrokenProcessPool as exc:         # a worker died (killed, out of memory): go on without them
+        log.warning("parsing workers stopped (%s); reading the rest in this process", exc)
+        for chunk in chunks[done:]:
+            yield from _read_chunk(settings, now, source_settings, chunk)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _read_chunk(settings: Settings, now: datetime, source_settings, states: list) -> list[_Read]:
+    return [_read_file(settings, now, source_settings, state) for state in states]
+
+
+def _read_file(settings: Settings, now: datetime, source_settings, state) -> _Read:
+    source = FolderSource(source_settings)
+    read = _read(settings, now, source_settings.name, state.location, str(source.root / state.location),
+                 lambda: source.read(state))
+    read.seen = (state.size, state.mtime_ns)
+    return read
 
 
 def _gather_web(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
