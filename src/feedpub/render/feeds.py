@@ -79,9 +79,31 @@ class SharedEntries:
         return fe
 
 
+class _BuiltOnce(FeedEntry):
+    """A FeedEntry that builds its RSS item and Atom entry element once.
+
+    feedgen appends the element to the tree of the feed it is rendering, and
+    lxml moves an element that already has a parent: one element serves every
+    feed the item is in, in turn (each feed is serialized before the next one
+    is built), instead of being built again for each.
+    """
+
+    _rss = _atom = None
+
+    def rss_entry(self, extensions=True):
+        if self._rss is None:
+            self._rss = super().rss_entry(extensions)
+        return self._rss
+
+    def atom_entry(self, extensions=True):
+        if self._atom is None:
+            self._atom = super().atom_entry(extensions)
+        return self._atom
+
+
 def _entry(e: Entry, zone: tzinfo, full_text: bool) -> FeedEntry:
     it = e.item
-    fe = FeedEntry()
+    fe = _BuiltOnce()
     fe.register_extension("dc", DcEntryExtension, atom=False, rss=True)
     fe.id(it.id)
     fe.guid(it.id, permalink=it.id == e.link)
