@@ -12,9 +12,12 @@ go to stdout and to bench/RESULTS.md.
 
 Rows: whole `feedpub build` processes (cold, one new article, nothing new),
 then the same incremental cases as scheduler ticks inside one running
-process (bench/tick.py: what `feedpub run` pays per tick), then a cold build
-of text dumps and one that also writes an HTML page per article (ratios
-against the Markdown cold build).
+process (bench/tick.py: what `feedpub run` pays per tick), for a folder that
+is scanned on each tick and for a watched one (`watch = true`: the tick looks
+at the files the events named), then a cold build of text dumps and one that
+also writes an HTML page per article (ratios against the Markdown cold
+build). Peak MB is the largest single process (a cold build parses in worker
+processes; forked, they share most of their pages with the parent).
 """
 
 from __future__ import annotations
@@ -105,12 +108,16 @@ def feedpub_round(work: Path, fmt: str, n: int) -> dict:
     new_article(work / "corpus", n, fmt)
     one = timed(cmd, work)
     quiet = timed(cmd, work)
-    out = subprocess.run([PY, str(HERE / "tick.py"), str(work / "feedpub.toml"), str(work / "corpus" / "c01"),
-                          "--rounds", "5"], cwd=work, capture_output=True, text=True, check=True,
-                         env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
-    ticks = json.loads(out.stdout)
-    return {"cold": cold, "one": one, "quiet": quiet, "tick_one": (ticks["one_median"], ticks["peak_mb"]),
-            "tick_quiet": (ticks["quiet_median"], ticks["peak_mb"])}
+    result = {"cold": cold, "one": one, "quiet": quiet}
+    for mode in ("scan", "watch"):
+        out = subprocess.run([PY, str(HERE / "tick.py"), str(work / "feedpub.toml"), str(work / "corpus" / "c01"),
+                              "--rounds", "5"] + (["--watch"] if mode == "watch" else []), cwd=work,
+                             capture_output=True, text=True, check=True,
+                             env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
+        ticks = json.loads(out.stdout)
+        result[f"{mode}_one"] = (ticks["one_median"], ticks["peak_mb"])
+        result[f"{mode}_quiet"] = (ticks["quiet_median"], ticks["peak_mb"])
+    return result
 
 
 def hugo_round(site: Path) -> tuple[float, float]:
@@ -143,8 +150,8 @@ def main() -> int:
     for m in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
-            results: dict[str, list] = {"cold": [], "one": [], "quiet": [], "tick_one": [], "tick_quiet": [],
-                                        "text": [], "pages": []}
+            results: dict[str, list] = {k: [] for k in ("cold", "one", "quiet", "scan_one", "scan_quiet",
+                                                        "watch_one", "watch_quiet", "text", "pages")}
             hugo_times: list[tuple[float, float]] = []
             work = tmp / "md"
             work.mkdir()
@@ -167,7 +174,7 @@ def main() -> int:
                 if hugo:
                     hugo_times.append(hugo_round(site))
                 rnd = feedpub_round(work, "markdown", r)
-                for k in ("cold", "one", "quiet", "tick_one", "tick_quiet"):
+                for k in ("cold", "one", "quiet", "scan_one", "scan_quiet", "watch_one", "watch_quiet"):
                     results[k].append(rnd[k])
                 for key, where in (("text", text_work), ("pages", tmp / "pages")):
                     for d in ("feeds", "state"):
@@ -178,7 +185,8 @@ def main() -> int:
             hm = max(mb for _, mb in hugo_times) if hugo_times else None
             cold_med = statistics.median(t for t, _ in results["cold"])
             for key, label in (("cold", "cold full build"), ("one", "one new article"), ("quiet", "nothing new"),
-                               ("tick_one", "tick: one new article"), ("tick_quiet", "tick: nothing new"),
+                               ("scan_one", "tick: one new (scan)"), ("scan_quiet", "tick: nothing new (scan)"),
+                               ("watch_one", "tick: one new (watch)"), ("watch_quiet", "tick: nothing new (watch)"),
                                ("text", "cold, text dumps"), ("pages", "cold, own article pages")):
                 secs = [t for t, _ in results[key]]
                 peak = max(mb for _, mb in results[key])

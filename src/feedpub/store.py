@@ -391,12 +391,16 @@ class Store:
             pks = conn.execute(q.limit(total - archived)).scalars().all()
         return newest_first(self._items_by_pk(sorted(pks)))
 
-    def pages(self, pks=None) -> list[tuple[Item, list[int]]]:
-        """The items (all, or those among `pks`) that need an article page of our own."""
+    def pages(self, pks=None) -> Iterator[tuple[Item, list[int]]]:
+        """The items (all, or those among `pks`) that need an article page of
+        our own, read 500 at a time: a full render never holds every item."""
         if pks is None:
             with self.engine.connect() as conn:
-                pks = conn.execute(sa.select(articles.c.pk).order_by(articles.c.pk)).scalars().all()
-        return self._items_by_pk(sorted(pks), pages_only=True)
+                pks = conn.execute(sa.select(articles.c.pk).where(articles.c.page_path.is_not(None))
+                                   .order_by(articles.c.pk)).scalars().all()
+        pks = sorted(pks)
+        for start in range(0, len(pks), 500):
+            yield from self._items_by_pk(pks[start:start + 500], pages_only=True)
 
     def _items_by_pk(self, pks, pages_only: bool = False) -> list[tuple[Item, list[int]]]:
         return [(item, cats) for _, item, cats in self._rows_by_pk(pks, pages_only)]
