@@ -40,15 +40,15 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["f.xml"]
 
 
-def test_concurrent_readers_see_only_whole_versions(tmp_path):
-    versions = [bytes([65 + n]) * (2_000_000 + n * 1000) for n in range(4)]
-    publish.write_if_changed(tmp_path, "feed.xml", versions[0])
+def readers_during(path, versions, write_all) -> set[int]:
+    """Two threads read `path` while `write_all()` rewrites it; every read must
+    be one of `versions`, whole. Returns which versions were seen."""
     stop = threading.Event()
     seen, bad = set(), []
 
     def reader():
         while not stop.is_set():
-            data = (tmp_path / "feed.xml").read_bytes()
+            data = path.read_bytes()
             if data in versions:
                 seen.add(versions.index(data))
             else:
@@ -57,13 +57,25 @@ def test_concurrent_readers_see_only_whole_versions(tmp_path):
     threads = [threading.Thread(target=reader) for _ in range(2)]
     for t in threads:
         t.start()
-    for round_ in range(12):
-        publish.write_if_changed(tmp_path, "feed.xml", versions[round_ % 4])
-    stop.set()
-    for t in threads:
-        t.join()
+    try:
+        write_all()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
     assert bad == []
-    assert len(seen) >= 2
+    return seen
+
+
+def test_concurrent_readers_see_only_whole_versions(tmp_path):
+    versions = [bytes([65 + n]) * (2_000_000 + n * 1000) for n in range(4)]
+    publish.write_if_changed(tmp_path, "feed.xml", versions[0])
+
+    def write_all():
+        for round_ in range(12):
+            publish.write_if_changed(tmp_path, "feed.xml", versions[round_ % 4])
+
+    assert len(readers_during(tmp_path / "feed.xml", versions, write_all)) >= 2
 
 
 def test_stale_temp_files_are_removed(tmp_path):
@@ -130,26 +142,11 @@ def test_a_batch_refuses_to_write_outside_the_output_folder(tmp_path):
 def test_a_batch_flushes_when_full_and_readers_see_only_whole_versions(tmp_path):
     versions = [bytes([65 + n]) * (1_000_000 + n * 1000) for n in range(4)]
     publish.write_if_changed(tmp_path, "feed.xml", versions[0])
-    stop = threading.Event()
-    seen, bad = set(), []
 
-    def reader():
-        while not stop.is_set():
-            data = (tmp_path / "feed.xml").read_bytes()
-            if data in versions:
-                seen.add(versions.index(data))
-            else:
-                bad.append(len(data))
+    def write_all():
+        with publish.Batch(tmp_path, limit=1) as batch:     # limit 1: every write is flushed at once
+            for round_ in range(1, 13):
+                batch.write("feed.xml", versions[round_ % 4])
+                assert (tmp_path / "feed.xml").read_bytes() == versions[round_ % 4]
 
-    threads = [threading.Thread(target=reader) for _ in range(2)]
-    for t in threads:
-        t.start()
-    with publish.Batch(tmp_path, limit=1) as batch:     # limit 1: every write is flushed at once
-        for round_ in range(1, 13):
-            batch.write("feed.xml", versions[round_ % 4])
-            assert (tmp_path / "feed.xml").read_bytes() == versions[round_ % 4]
-    stop.set()
-    for t in threads:
-        t.join()
-    assert bad == []
-    assert len(seen) >= 2
+    assert len(readers_during(tmp_path / "feed.xml", versions, write_all)) >= 2
