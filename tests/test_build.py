@@ -341,3 +341,30 @@ def test_many_files_are_parsed_on_every_core_with_the_same_result(tmp_path, monk
                          {rel: data for rel, (data, _) in site.snapshot().items() if rel.endswith(".xml")})
     assert outputs["parallel"][0] == outputs["serial"][0] and len(outputs["parallel"][0]) == 2
     assert outputs["parallel"][1] == outputs["serial"][1]
+
+
+_PARENT = os.getpid()
+
+
+def _dies_in_a_worker(settings, now, source_settings, states):
+    """_read_chunk, except that the worker handed file 013 exits on the spot."""
+    from feedpub import build as build_module
+    if os.getpid() != _PARENT and any(s.location.endswith("013.txt") for s in states):
+        os._exit(9)
+    return [build_module._read_file(settings, now, source_settings, state) for state in states]
+
+
+def test_a_parsing_worker_that_dies_costs_no_article(tmp_path, monkeypatch):
+    """A worker killed mid-gather (out of memory, a signal): the rest is read
+    in the main process and every article still publishes."""
+    from feedpub import build as build_module
+    from conftest import make_site
+    monkeypatch.setattr(build_module, "PARALLEL_MIN", 10)
+    monkeypatch.setattr(build_module, "CHUNK", 5)
+    monkeypatch.setattr(build_module, "_read_chunk", _dies_in_a_worker)
+    site = make_site(tmp_path)
+    for n in range(40):
+        site.write(f"{n:03d}.txt", dump(HYXW, f"文章{n:03d}", f"2020/6/1 10:{n:02d}:00", "來處"))
+    s = site.build()
+    assert s.articles["new"] == 40 and s.files_read == 40 and not s.problems
+    assert len(site.feed("rss.xml").entries) == 40

@@ -15,12 +15,11 @@ import threading
 import time
 import traceback
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from itertools import repeat
 from typing import Iterator
 
 from .config import Settings
@@ -206,9 +205,19 @@ def _read_files(settings: Settings, now: datetime, source_settings, files: list)
     method = "fork" if threading.active_count() == 1 else "forkserver"
     chunks = [files[i:i + CHUNK] for i in range(0, len(files), CHUNK)]
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
-    done = 0
+    pending: deque = deque()
+    done = 0                                 # chunks handed on whole
     try:
-        for reads in pool.map(_read_chunk, repeat(settings), repeat(now), repeat(source_settings), chunks):
+        # A few chunks in flight, not all: parsed articles wait here only until
+        # they are stored, so memory stays flat however many files there are.
+        for chunk in chunks:
+            pending.append(pool.submit(_read_chunk, settings, now, source_settings, chunk))
+            if len(pending) > 2 * workers:
+                reads = pending.popleft().result()
+                done += 1
+                yield from reads
+        while pending:
+            reads = pending.popleft().result()
             done += 1
             yield from reads
     except BrokenProcessPool as exc:         # a worker died (killed, out of memory): go on without them
