@@ -77,6 +77,7 @@ class Publisher:
         self.pinger = Pinger(settings.websub.hubs) if settings.websub.hubs else None
         self.ticks = 0                  # gathers run, for tests and status
         self.last: dict = {}            # source name -> Summary of its last gather
+        self._counts: tuple[float, dict] | None = None   # (when, articles per source) for status.json
         self.regenerations = 0          # ticks that wrote at least one file
 
     # -- life cycle --------------------------------------------------------
@@ -278,7 +279,8 @@ class Publisher:
                 self.pinger.submit(summary.changed_feeds)
             if summary.deferred:
                 self.poke(name)                       # files still being written: look again soon
-        self._write_status()
+        self._write_status(changed=summary is None or bool(summary.articles["new"] or summary.articles["updated"]
+                                                            or summary.problems or summary.written))
 
     def _next_run(self, name: str) -> datetime | None:
         if self.stopping.is_set():
@@ -293,10 +295,17 @@ class Publisher:
             log.info("%s: %d new, %d updated, %d unchanged, %d problem(s); %d file(s) written (%.2fs)",
                      name, a["new"], a["updated"], a["unchanged"], len(summary.problems), summary.written, duration)
 
-    def _write_status(self) -> None:
-        """`<output>/status.json`: the last success per source, for monitoring."""
+    def _write_status(self, changed: bool = True) -> None:
+        """`<output>/status.json`: the last success per source, for monitoring.
+
+        Its article counts are a COUNT over every origin: after a tick that
+        changed nothing they are reused for up to a minute, so a quiet tick's
+        cost does not grow with the archive."""
         try:
-            data = status_document(self.store.status())
+            now = time.monotonic()
+            if changed or self._counts is None or now - self._counts[0] > 60:
+                self._counts = (now, self.store.article_counts())
+            data = status_document(self.store.status(self._counts[1]))
             publish.write_if_changed(self.settings.output.dir, "status.json",
                                      json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode())
         except Exception as exc:

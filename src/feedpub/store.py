@@ -456,12 +456,18 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(source_status.update().where(source_status.c.source == source).values(next_run=when))
 
-    def status(self) -> dict:
-        """Everything `feedpub status` shows: per source, per process."""
+    def article_counts(self) -> dict[str, int]:
+        """Per source, the files and pages its articles came from (a COUNT over
+        every origin: its cost grows with the archive)."""
+        with self.engine.connect() as conn:
+            return dict(conn.execute(sa.select(origins.c.source, sa.func.count()).group_by(origins.c.source)).all())
+
+    def status(self, counts: dict[str, int] | None = None) -> dict:
+        """Everything `feedpub status` shows: per source, per process.
+        `counts`: article_counts() read earlier, when that is recent enough."""
+        counts = self.article_counts() if counts is None else counts
         with self.engine.connect() as conn:
             rows = {r.source: dict(r._mapping) for r in conn.execute(sa.select(source_status))}
-            counts = dict(conn.execute(sa.select(origins.c.source, sa.func.count())
-                                       .group_by(origins.c.source)).all())
             open_problems = dict(conn.execute(sa.select(problems.c.source, sa.func.count())
                                               .where(problems.c.severity == "error")
                                               .group_by(problems.c.source)).all())
