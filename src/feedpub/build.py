@@ -43,8 +43,7 @@ class Summary:
     changed_categories: set[str] = field(default_factory=set)
     changed_articles: set[int] = field(default_factory=set)
     failed_sources: list[str] = field(default_factory=list)
-    deferred: int = 0                                    # files still being written, left for later
-    deferred_locations: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)    # files still being written, left for later
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
     changed_feeds: list[str] = field(default_factory=list)      # URLs, for WebSub pings
     written: int = 0
@@ -157,8 +156,7 @@ def _gather_folder(settings: Settings, store: Store, source_settings, *, now: da
     if settle and files:
         time.sleep(settle)
         files, growing = source.settled(files)
-        summary.deferred += len(growing)
-        summary.deferred_locations.extend(growing)
+        summary.deferred.extend(growing)
     name = source_settings.name
     with store.transaction() as tx:
         stale = tx.problem_locations(name)

@@ -252,7 +252,7 @@ class Publisher:
                             should_stop=self.stopping.is_set, only=None if changed is None else {name: changed})
             if summary.failed_sources:
                 error = "; ".join(p.reason for p in summary.problems if p.source == name and p.severity == "error")
-            self._give_back(name, summary.deferred_locations)
+            self._give_back(name, summary.deferred)
             self.last[name] = summary
         except Exception as exc:                      # a source that raises costs its own tick only
             error = f"{exc.__class__.__name__}: {exc}"

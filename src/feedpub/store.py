@@ -362,20 +362,14 @@ class Store:
 
     def stored_order(self, category_pk: int | None) -> list[int]:
         """The pks of every item under a category (None: all) in the order
-        feedpub first stored them: archive page n is slice n of this."""
+        feedpub first stored them: archive page n is slice n of this. New
+        items land at its end, so a full page keeps its items."""
         with self.engine.connect() as conn:
             return list(conn.execute(self._in_stored_order(category_pk)).scalars())
 
     def items(self, pks: list[int]) -> dict[int, tuple[Item, list[int]]]:
         """Items by pk, each with the pks of the categories it was filed in directly."""
         return {pk: (item, cats) for pk, item, cats in self._rows_by_pk(sorted(pks))}
-
-    def archive_page(self, category_pk: int | None, page: int, size: int) -> list[tuple[Item, list[int]]]:
-        """Items of archive page `page` (1 = oldest): the order feedpub first stored
-        them in, which only ever grows at its end, so a full page never changes."""
-        with self.engine.connect() as conn:
-            pks = conn.execute(self._in_stored_order(category_pk).offset((page - 1) * size).limit(size)).scalars().all()
-        return newest_first(self._items_by_pk(list(pks)))
 
     def not_archived(self, category_pk: int | None, archived: int, total: int) -> list[tuple[Item, list[int]]]:
         """The items after the first `archived` of `total` in stored order: not
