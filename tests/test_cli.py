@@ -38,6 +38,7 @@ def test_build_then_check(site):
     (lambda c: c.replace('type = "folder"', 'type = "ftp"'), "unknown source type 'ftp'"),
     (lambda c: c + "\n[categories.x]\nslug = '../../etc'\n", "must be lowercase ASCII"),
     (lambda c: c.replace("[output]", "[output"), "not valid TOML"),
+    (lambda c: c.replace('path = "inbox"', 'path = "inbox"\nrescan = "often"'), "sources[0] (inbox).rescan: must be a duration"),
 ])
 def test_a_wrong_configuration_stops_with_one_clear_message(site, edit, message):
     site.config_path.write_text(edit(site.config_path.read_text()))

@@ -312,8 +312,8 @@ def test_a_watched_folder_is_scanned_whole_when_events_cannot_be_trusted(site, p
 
 
 def test_a_watched_folder_is_still_scanned_whole_every_rescan_seconds(site):
-    configure(site, every="0.2s", jitter="0s", watch=True)
-    p = Publisher(site.settings(), rescan=0.5)
+    configure(site, every="0.2s", jitter="0s", watch=True, rescan="0.5s")
+    p = Publisher(site.settings())
     p.start()
     try:
         wait_for(lambda: p.ticks >= 1)

@@ -124,6 +124,7 @@ class Source:
     jitter: float = 0.0              # seconds of random delay, so many sources don't tick at once
     misfire_grace: float = 300.0     # a run missed by more than this is skipped, not caught up
     watch: bool = False              # folder: publish new files as they land
+    rescan: float = 600.0            # watched folder: scanned whole this often all the same
     web: Web | None = None           # web: what to fetch and how
     sql: Sql | None = None           # sql: what to query
 
@@ -293,7 +294,7 @@ def parse(data: dict, path: Path) -> Settings:
                     jitter=r.duration(src, where, "jitter", min(30.0, (every or 600.0) / 10)),
                     misfire_grace=r.duration(src, where, "misfire_grace", 300.0))
         if kind == "folder":
-            r.known(src, where, common | {"path", "link_template", "extensions", "watch"})
+            r.known(src, where, common | {"path", "link_template", "extensions", "watch", "rescan"})
             sources.append(Source(**base, **_folder(r, src, where)))
         elif kind == "web":
             r.known(src, where, common | WEB_KEYS)
@@ -363,7 +364,11 @@ def _folder(r: _Reader, src: dict, where: str) -> dict:
     watch = src.get("watch", False)
     if not isinstance(watch, bool):
         raise r.fail(f"{where}.watch", "must be true or false")
-    return dict(path=folder, link_template=template, extensions=tuple(e.lower() for e in exts), watch=watch)
+    rescan = r.duration(src, where, "rescan", Source.rescan)
+    if rescan <= 0:
+        raise r.fail(f"{where}.rescan", "must be a positive duration such as \"10m\"")
+    return dict(path=folder, link_template=template, extensions=tuple(e.lower() for e in exts), watch=watch,
+                rescan=rescan)
 
 
 WEB_KEYS = {"start", "item", "title", "link", "date", "next_page", "max_pages", "article", "robots", "delay",

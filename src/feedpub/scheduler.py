@@ -49,12 +49,12 @@ class Publisher:
     """The long-running publisher: schedule, watch, gather, regenerate."""
 
     def __init__(self, settings: Settings, *, settle: float = 0.2, debounce: float = 0.25,
-                 max_delay: float = 1.2, rescan: float = 600.0, verbose: bool = False):
+                 max_delay: float = 1.2, rescan: float | None = None, verbose: bool = False):
         self.settings = settings
         self.settle = settle            # a file must stand still this long before it is read
         self.debounce = debounce        # quiet time after the last watch event
         self.max_delay = max_delay      # ... but never longer than this after the first
-        self.rescan = rescan            # a watched folder is still scanned whole this often
+        self.rescan = rescan            # overrides each watched source's `rescan` (tests, benchmarks)
         self.verbose = verbose
         self.store = open_store(settings)
         self.lock = self.store.run_lock()
@@ -175,7 +175,7 @@ class Publisher:
     def _take_changes(self, name: str) -> set[str] | None:
         """The files a watched source's events named since its last gather, or
         None when the whole folder must be scanned: at start, every `rescan`
-        seconds (a safety net for events a filesystem never sent), after a
+        (the source's, 10 minutes by default) (a safety net for events a filesystem never sent), after a
         folder-level event, or when the watcher has stopped."""
         if name not in self._changed:
             return None
@@ -183,7 +183,8 @@ class Publisher:
             changed, self._changed[name] = self._changed[name], set()
             now = time.monotonic()
             if now >= self._rescan_at[name] or not self._watchers[name].is_alive():
-                self._rescan_at[name] = now + self.rescan
+                every = self.rescan or next(s.rescan for s in self.settings.sources if s.name == name)
+                self._rescan_at[name] = now + every
                 return None
             return changed
 
