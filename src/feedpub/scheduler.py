@@ -175,8 +175,8 @@ class Publisher:
     def _take_changes(self, name: str) -> set[str] | None:
         """The files a watched source's events named since its last gather, or
         None when the whole folder must be scanned: at start, every `rescan`
-        (the source's, 10 minutes by default) (a safety net for events a filesystem never sent), after a
-        folder-level event, or when the watcher has stopped."""
+        (10 minutes by default: a safety net for events a filesystem never
+        sent), after a folder-level event, or when the watcher has stopped."""
         if name not in self._changed:
             return None
         with self._poke_lock:
