@@ -33,32 +33,45 @@ def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
     """
     root = root.resolve()
     target = _inside(root, rel)
+    if _holds(target, data):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_copy(target, data, fsync=True)
     try:
-        if target.stat().st_size == len(data) and target.read_bytes() == data:
-            return False
+        os.replace(tmp, target)
+    except OSError as exc:
+        _unlink(tmp)
+        raise PublishError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    _fsync_dir(target.parent)
+    return True
+
+
+def _holds(target: Path, data: bytes) -> bool:
+    """Does the file already hold exactly these bytes? (Then it is left alone.)"""
+    try:
+        return target.stat().st_size == len(data) and target.read_bytes() == data
     except FileNotFoundError:
-        pass
+        return False
     except OSError as exc:
         raise PublishError(f"{target}: cannot read: {exc.strerror or exc}") from None
-    target.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _temp_copy(target: Path, data: bytes, *, fsync: bool) -> str:
+    """`data` in a new temporary file beside `target` (mode 0644): its path."""
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+            os.fchmod(f.fileno(), 0o644)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
     except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        _unlink(tmp)
         if isinstance(exc, OSError):
             raise PublishError(f"{target}: cannot write: {exc.strerror or exc}") from None
         raise
-    _fsync_dir(target.parent)
-    return True
+    return tmp
 
 
 class Batch:
@@ -82,33 +95,17 @@ class Batch:
     def write(self, rel: str, data: bytes) -> bool:
         """Queue `data` for root/rel unless the file already holds it."""
         target = self._target(rel)
-        try:
-            if target.stat().st_size == len(data) and target.read_bytes() == data:
-                self.unchanged += 1
-                return False
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise PublishError(f"{target}: cannot read: {exc.strerror or exc}") from None
+        if _holds(target, data):
+            self.unchanged += 1
+            return False
         if target.parent not in self._made:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._made.add(target.parent)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                os.fchmod(f.fileno(), 0o644)
-        except OSError as exc:
-            _unlink(tmp)
-            raise PublishError(f"{target}: cannot write: {exc.strerror or exc}") from None
-        self._pending.append((tmp, target))
+        self._pending.append((_temp_copy(target, data, fsync=False), target))
         self.written += 1
         if len(self._pending) >= self.limit:
             self.flush()
         return True
-
-    def exists(self, rel: str) -> bool:
-        return (self.root / rel).exists()
 
     def flush(self) -> None:
         if not self._pending:

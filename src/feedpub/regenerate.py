@@ -26,6 +26,9 @@ from .store import Store, newest_first
 FINGERPRINT = "render_fingerprint"
 CONFIG_FINGERPRINT = "render_config"
 PENDING = "publish_pending"
+# Items (rows and feed entries) kept while archive pages are written: more than
+# the span of stored order one category's page covers (~50 pages x 50 items).
+SHARED_ITEMS = 4000
 
 
 @dataclass
@@ -220,13 +223,13 @@ class _Run:
         jobs.sort(key=lambda job: job[:3])
         orders.clear()
         rows: OrderedDict = OrderedDict()
-        shared = render_feeds.SharedEntries()
+        shared = render_feeds.SharedEntries(SHARED_ITEMS)
         for _, _, page, ch, pks in jobs:
             missing = [pk for pk in pks if pk not in rows]
             rows.update(self.store.items(missing))
             for pk in pks:
                 rows.move_to_end(pk)
-            while len(rows) > 4000:
+            while len(rows) > SHARED_ITEMS:
                 rows.popitem(last=False)
             entries = self._entries(newest_first([rows[pk] for pk in pks if pk in rows]))
             # next-archive is the URL page+1 will have: known now, so this page never changes

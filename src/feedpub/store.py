@@ -650,10 +650,6 @@ class Transaction:
                 found.add(loc)
         return found
 
-    def mark_seen(self, source: str, location: str, size: int, mtime_ns: int) -> None:
-        self.conn.execute(seen.delete().where(seen.c.source == source, seen.c.location == location))
-        self.conn.execute(seen.insert().values(source=source, location=location, size=size, mtime_ns=mtime_ns))
-
     def forget_seen(self, source: str, location: str) -> None:
         self.conn.execute(seen.delete().where(seen.c.source == source, seen.c.location == location))
 

@@ -27,6 +27,12 @@ _TEMP = re.compile("|".join(fnmatch.translate(p) for p in TEMP_PATTERNS))
 MAX_BYTES = 20 * 1024 * 1024
 
 
+def _article_name(name: str, extensions) -> bool:
+    """A file `scan` and `stat` read: not hidden, not a temporary file, a wanted extension."""
+    return not name.startswith(".") and not _TEMP.match(name) \
+        and os.path.splitext(name)[1].lower() in extensions
+
+
 @dataclass(frozen=True)
 class FileState:
     """What a scan knows about a file without opening it."""
@@ -50,7 +56,6 @@ class FolderSource:
             raise SourceError(f"the folder {self.root} does not exist (any more)")
         found: list[FileState] = []
         exts = self.settings.extensions
-        skip = _TEMP.match
         todo = [(str(self.root), "")]
         while todo:
             folder, prefix = todo.pop()
@@ -66,7 +71,7 @@ class FolderSource:
                     if entry.is_dir(follow_symlinks=False):
                         todo.append((entry.path, prefix + name + "/"))
                         continue
-                    if skip(name) or os.path.splitext(name)[1].lower() not in exts:
+                    if not _article_name(name, exts):
                         continue
                     st = entry.stat()
                 except OSError:
@@ -85,8 +90,7 @@ class FolderSource:
         exts = self.settings.extensions
         for location in sorted(set(locations)):
             parts = location.split("/")
-            if any(p.startswith(".") or p in ("", "..") for p in parts) or _TEMP.match(parts[-1]) \
-                    or os.path.splitext(parts[-1])[1].lower() not in exts:
+            if any(p.startswith(".") or p in ("", "..") for p in parts) or not _article_name(parts[-1], exts):
                 continue
             try:
                 st = os.stat(os.path.join(self.root, location), follow_symlinks=False)
