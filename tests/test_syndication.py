@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import os
 import threading
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +15,7 @@ import pytest
 from lxml import etree
 
 from conftest import NOW, dump
+from feedpub import regenerate as regenerate_module
 
 HYXW = "首頁 > 物流資訊 > 行業新聞"
 GKHY = "首頁 > 物流資訊 > 港口航運"
@@ -118,6 +120,54 @@ def test_archives_reach_every_item_and_never_change(site, fmt):
     assert set(after) - set(before) == {f"{n}.{f}.xml" for n in (5, 6) for f in ("rss", "atom")}
     ids, _ = walk(site, f"wu-liu-zi-xun/hang-ye-xin-wen/{fmt}.xml")
     assert len(set(ids)) == 32
+
+
+_PARENT = os.getpid()
+_REAL_ARCHIVE_WORKER = regenerate_module._archive_worker
+
+
+def _noted_archive_worker(settings, chans, url, authority, jobs):
+    """_archive_worker, noting which process ran it; with DIE in the output
+    folder, the worker handed the all-feed's page 3 exits on the spot."""
+    notes = settings.output.dir.parent / "workers"
+    notes.mkdir(exist_ok=True)
+    (notes / str(os.getpid())).write_text(str(len(jobs)))
+    if os.getpid() != _PARENT and (notes / "DIE").exists() and any(
+            folder == "" and page == 3 for _, folder, page, _ in jobs):
+        os._exit(9)
+    return _REAL_ARCHIVE_WORKER(settings, chans, url, authority, jobs)
+
+
+def test_archive_pages_from_worker_processes_equal_those_rendered_in_one(tmp_path, monkeypatch):
+    """A first build renders its many archive pages on every core; the pages,
+    and every other file, must be the bytes one process writes. A worker that
+    dies (killed, out of memory) costs nothing: its pages are rendered here."""
+    from conftest import make_site
+    monkeypatch.setattr(regenerate_module, "_archive_worker", _noted_archive_worker)
+    outputs, sites = {}, {}
+    for mode, minimum in (("serial", 10**9), ("workers", 1), ("dying", 1)):
+        monkeypatch.setattr(regenerate_module, "PARALLEL_PAGES", minimum)
+        (tmp_path / mode).mkdir()
+        site = sites[mode] = make_site(tmp_path / mode)
+        set_output(site, max_items=5, archive_page_size=5)
+        if mode == "dying":
+            (tmp_path / mode / "workers").mkdir()
+            (tmp_path / mode / "workers" / "DIE").write_text("")
+        many(site, 43)
+        s = site.build()
+        assert s.articles["new"] == 43 and not s.problems
+        outputs[mode] = {rel: data for rel, (data, _) in site.snapshot().items() if not rel.endswith(".json")}
+        pids = {p.name for p in (tmp_path / mode / "workers").glob("[0-9]*")} \
+            if (tmp_path / mode / "workers").exists() else set()
+        assert (len(pids) >= 2 and str(os.getpid()) not in pids) if mode != "serial" else not pids
+    assert outputs["workers"] == outputs["serial"]
+    assert {rel: data for rel, data in outputs["dying"].items() if not rel.rsplit("/", 1)[-1].startswith(".")} \
+        == outputs["serial"]
+    archives = [rel for rel in outputs["serial"] if "/archive/" in "/" + rel]
+    assert len(archives) == 2 * (8 + 8 + 5 + 3)        # all, parent, two leaves (28 and 15 items)
+    ids, docs = walk(sites["workers"], "rss.xml")
+    archived = [e.id for _, d in docs[1:] for e in d.entries]
+    assert len(set(ids)) == 43 and len(archived) == len(set(archived)) == 40
 
 
 class Hub:

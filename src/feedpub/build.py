@@ -9,14 +9,10 @@ configuration or an unusable store stops it.
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
-import threading
 import time
 import traceback
 import uuid
 from collections import Counter, deque
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,6 +25,7 @@ from .regenerate import PENDING, regenerate
 from .sources import SourceError
 from .sources.folder import FolderSource
 from .store import Store, id_authority
+from .workers import cores, pool as worker_pool
 
 log = logging.getLogger("feedpub")
 
@@ -192,17 +189,13 @@ CHUNK = 100             # files per task sent to a worker
 def _read_files(settings: Settings, now: datetime, source_settings, files: list) -> Iterator[_Read]:
     """Read and normalize files, in order; on every core when there are many
     (parsing is pure CPU work: Markdown, sanitizing, folding, dates)."""
-    workers = min(os.cpu_count() or 1, 4)
+    workers = cores()
     if workers < 2 or len(files) < PARALLEL_MIN:
         for state in files:
             yield _read_file(settings, now, source_settings, state)
         return
-    # fork is cheap and inherits what is imported, but forking a process with
-    # threads (`feedpub run`: scheduler, watcher) can inherit a held lock:
-    # there, workers come from a clean forkserver process instead.
-    method = "fork" if threading.active_count() == 1 else "forkserver"
     chunks = [files[i:i + CHUNK] for i in range(0, len(files), CHUNK)]
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    pool = worker_pool(workers)
     pending: deque = deque()
     done = 0                                 # chunks handed on whole
     try:

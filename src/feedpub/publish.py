@@ -127,6 +127,18 @@ class Batch:
         for folder in sorted(folders):
             _fsync_dir(folder)
 
+    def hand_over(self) -> list[tuple[str, Path]]:
+        """The queued (temporary file, target) pairs, for another process's
+        Batch to `adopt` and publish with its own (a worker renders, one
+        process syncs and renames, so the order of renames still holds)."""
+        pending, self._pending = self._pending, []
+        return pending
+
+    def adopt(self, pending: list[tuple[str, Path]]) -> None:
+        self._pending.extend(pending)
+        if len(self._pending) >= self.limit:
+            self.flush()
+
     def discard(self) -> None:
         for tmp, _ in self._pending:
             _unlink(tmp)

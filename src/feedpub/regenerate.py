@@ -10,7 +10,9 @@ OPML files and the XSL view all come from here.
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections import OrderedDict
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from dateutil import tz
@@ -22,6 +24,7 @@ from .render import feeds as render_feeds
 from .render import pages, stylesheet
 from .render.layout import ARCHIVE_FORMATS, FORMATS, Channel, absolute, channels
 from .store import Store, newest_first
+from .workers import cores, pool as worker_pool
 
 FINGERPRINT = "render_fingerprint"
 CONFIG_FINGERPRINT = "render_config"
@@ -29,6 +32,8 @@ PENDING = "publish_pending"
 # Items (rows and feed entries) kept while archive pages are written: more than
 # the span of stored order one category's page covers (~50 pages x 50 items).
 SHARED_ITEMS = 4000
+# Archive pages: below this many to write, worker processes cost more than they save.
+PARALLEL_PAGES = 100
 
 
 @dataclass
@@ -209,7 +214,9 @@ class _Run:
         all-feed. Pages are rendered in the order they filled up (by their
         newest stored item), so the pages that share an item come close
         together and its row and feed entry, kept in small LRU caches, are
-        read and built about once instead of once per page.
+        read and built about once instead of once per page. Many pages (a
+        first build) are split into as many runs of that order as there
+        are cores, each rendered by a worker process.
         """
         size = self.settings.output.archive_page_size
         orders: dict = {}
@@ -219,12 +226,35 @@ class _Run:
                 orders[ch.category_pk] = self.store.stored_order(ch.category_pk)
             pks = orders[ch.category_pk][(page - 1) * size:page * size]
             if len(pks) == size:
-                jobs.append((pks[-1], ch.folder, page, ch, pks))
+                jobs.append((pks[-1], ch.folder, page, pks))
         jobs.sort(key=lambda job: job[:3])
         orders.clear()
+        workers = cores()
+        if workers < 2 or len(jobs) < PARALLEL_PAGES or not self.store.shareable:
+            self._render_archives(jobs)
+            return
+        runs = [jobs[i * len(jobs) // workers:(i + 1) * len(jobs) // workers] for i in range(workers)]
+        failed = []
+        with worker_pool(workers) as pool:
+            futures = [pool.submit(_archive_worker, self.settings, self.chans, self.store.url,
+                                   self.store.id_authority, run) for run in runs]
+            for run, future in zip(runs, futures):
+                try:
+                    pending, written, unchanged = future.result()
+                except BrokenProcessPool:        # a worker died (killed, out of memory): do its part here
+                    failed.append(run)
+                    continue
+                self.batch.adopt(pending)
+                self.result.written += written
+                self.result.unchanged += unchanged
+        for run in failed:
+            self._render_archives(run)
+
+    def _render_archives(self, jobs: list) -> None:
         rows: OrderedDict = OrderedDict()
         shared = render_feeds.SharedEntries(SHARED_ITEMS)
-        for _, _, page, ch, pks in jobs:
+        for _, folder, page, pks in jobs:
+            ch = self.by_folder.get(folder) if folder else self.chans[0]
             missing = [pk for pk in pks if pk not in rows]
             rows.update(self.store.items(missing))
             for pk in pks:
@@ -271,3 +301,20 @@ class _Run:
         """... and from every category's name and place."""
         parts = [config] + [f"{c.key}|{c.path_label}|{c.folder}" for c in self.chans]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _archive_worker(settings: Settings, chans: list[Channel], url: str, authority: str,
+                    jobs: list) -> tuple[list, int, int]:
+    """Render one run of archive pages in a worker process, with its own
+    connection to the store; the pages go back as temporary files for the
+    calling process to publish with the rest."""
+    store = Store(url, id_authority=authority)
+    try:
+        run = _Run(settings, store)
+        run.chans, run.by_pk = chans, {c.category_pk: c for c in chans}
+        run.by_folder = {c.folder: c for c in chans if c.category_pk is not None}
+        with publish.Batch(run.out, limit=sys.maxsize) as run.batch:
+            run._render_archives(jobs)
+            return run.batch.hand_over(), run.result.written, run.result.unchanged
+    finally:
+        store.close()

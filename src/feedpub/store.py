@@ -289,6 +289,11 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    @property
+    def shareable(self) -> bool:
+        """Can another process open this same store (not an in-memory one)?"""
+        return self.engine.url.database not in (None, "", ":memory:") or self.engine.dialect.name != "sqlite"
+
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         with self.engine.begin() as conn:
