@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ import feedparser
 import sqlalchemy as sa
 from alembic import command
 
-from feedpub.store import _alembic_config
+from feedpub.store import HEAD_REVISION, _alembic_config
 from conftest import dump
 
 
@@ -50,7 +51,7 @@ def test_an_old_store_is_refused_until_migrated_then_keeps_its_ids(any_site):
 
     r = feedpub(site, "migrate")
     assert r.returncode == 0, r.stderr
-    assert "from schema revision 0001 to 0003" in r.stdout
+    assert f"from schema revision 0001 to {HEAD_REVISION}" in r.stdout
     assert "up to date" in feedpub(site, "migrate").stdout
 
     r = feedpub(site, "build")
@@ -63,8 +64,57 @@ def test_an_old_store_is_refused_until_migrated_then_keeps_its_ids(any_site):
 def test_the_head_revision_the_store_checks_is_alembics():
     from alembic.script import ScriptDirectory
 
-    from feedpub.store import HEAD_REVISION
-
     engine = sa.create_engine("sqlite://")
     with engine.connect() as conn:
         assert ScriptDirectory.from_config(_alembic_config(conn)).get_current_head() == HEAD_REVISION
+
+
+def test_archive_places_of_an_older_store_are_its_pages_on_disk(any_site):
+    """0004 numbers the archive places of existing items in pk order, the order
+    the pages already on disk were cut in: after `feedpub migrate` a build
+    rewrites nothing, and the next pages close where they should."""
+    site = any_site
+    text = re.sub(r"(?m)^(max_items|archive_page_size) = .*\n", "", site.config_path.read_text())
+    site.config_path.write_text(text.replace("[output]\n", "[output]\nmax_items = 5\narchive_page_size = 5\n"))
+    for i in range(17):
+        site.write(f"a{i:03d}.txt", dump("首頁 > 物流資訊 > 行業新聞" if i % 3 else "首頁 > 物流資訊 > 港口航運",
+                                         f"文章{i:03d}", f"2020/6/{i % 9 + 1} 08:{i:02d}:00", "來處"))
+    assert feedpub(site, "build").returncode == 0
+    files = {p: p.read_bytes() for p in site.out.rglob("*") if p.is_file() and p.suffix == ".xml"}
+    assert any("archive" in p.parts for p in files)
+    url = site.settings().store.url
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0003")      # the store as feedpub 0003 left it
+    engine.dispose()
+    assert feedpub(site, "build").returncode == 2
+    r = feedpub(site, "migrate")
+    assert r.returncode == 0 and f"from schema revision 0003 to {HEAD_REVISION}" in r.stdout, r.stderr
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        links = conn.execute(sa.text("SELECT category_pk, article_pk, place FROM article_categories "
+                                     "ORDER BY category_pk, article_pk")).all()
+        places = dict(conn.execute(sa.text("SELECT pk, places FROM categories")).all())
+        assert [p for (p,) in conn.execute(sa.text("SELECT place FROM articles ORDER BY pk"))] == list(range(17))
+    engine.dispose()
+    by_category: dict = {}
+    for cpk, _, place in links:
+        by_category.setdefault(cpk, []).append(place)
+    assert all(v == list(range(len(v))) and places[cpk] == len(v) for cpk, v in by_category.items())
+
+    r = feedpub(site, "build")
+    assert r.returncode == 0, r.stderr
+    assert {p: p.read_bytes() for p in files} == files
+    for i in range(17, 30):
+        site.write(f"a{i:03d}.txt", dump("首頁 > 物流資訊 > 行業新聞", f"文章{i:03d}", f"2020/7/{i % 9 + 1} 08:00:00", "來處"))
+    assert feedpub(site, "build").returncode == 0
+    assert {p: p.read_bytes() for p in files if "archive" in p.parts} == {p: d for p, d in files.items()
+                                                                          if "archive" in p.parts}
+    seen, path = [], site.out / "rss.xml"
+    while path:
+        parsed = feedparser.parse(path.read_bytes())
+        seen.append([e.id for e in parsed.entries])
+        prev = [link.href for link in parsed.feed.get("links", []) if link.rel == "prev-archive"]
+        path = site.out / prev[0].split("/feeds/", 1)[1] if prev else None
+    archived = [i for page in seen[1:] for i in page]
+    assert len(archived) == len(set(archived)) == 30 and len(seen) == 7    # 6 full pages, every item once

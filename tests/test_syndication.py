@@ -122,6 +122,55 @@ def test_archives_reach_every_item_and_never_change(site, fmt):
     assert len(set(ids)) == 32
 
 
+def archive_walk(site, rel):
+    """(ids on the current feed, ids on each archive page, oldest page last)."""
+    ids, docs = walk(site, rel)
+    return [e.id for e in docs[0][1].entries], [[e.id for e in d.entries] for _, d in docs[1:]]
+
+
+def test_an_item_moved_to_another_category_keeps_every_archive_whole(site):
+    """An edit files an old article under another category after both
+    categories' archives have closed pages. Closed pages never change, no item
+    appears on two archive pages, and each category's walk still reaches every
+    item it holds (the moved one too, once, at the end of its new category)."""
+    set_output(site, max_items=5, archive_page_size=5)
+    later = NOW - timedelta(hours=1)
+    for i in range(23):
+        c = HYXW if i < 15 else GKHY
+        site.write(f"a{i:03d}.txt", dump(c, f"文章{i:03d}", f"2020/6/{i + 1} 08:00:07", "來處", f"第{i}篇。"))
+    site.build()
+    hyxw, gkhy = "wu-liu-zi-xun/hang-ye-xin-wen", "wu-liu-zi-xun/gang-kou-hang-yun"
+    before = {p.relative_to(site.out).as_posix(): p.read_bytes() for p in site.out.rglob("archive/*.xml")}
+    assert f"{hyxw}/archive/3.atom.xml" in before and f"{gkhy}/archive/1.atom.xml" in before
+
+    site.write("a001.txt", dump(GKHY, "文章001", "2020/6/2 08:00:07", "來處", "第1篇。"), mtime=later)
+    site.build(now=NOW + timedelta(hours=1))
+    for i in range(23, 41):                                 # enough for new pages to close in both
+        c = HYXW if i % 2 else GKHY
+        site.write(f"a{i:03d}.txt", dump(c, f"文章{i:03d}", f"2020/7/{i - 22} 08:00:07", "來處", f"第{i}篇。"))
+    site.build(now=NOW + timedelta(hours=2))
+
+    after = {p.relative_to(site.out).as_posix(): p.read_bytes() for p in site.out.rglob("archive/*.xml")}
+    assert {k: after[k] for k in before} == before                        # closed pages: byte for byte
+    assert set(after) - set(before)                                        # and new ones closed since
+    moved = {e.title: e.id for e in site.feed("atom.xml").entries} | {
+        e.title: e.id for rel in after if rel.endswith(".atom.xml") and rel.count("/") == 1
+        for e in feedparser.parse(after[rel]).entries}
+    moved_id = moved["文章001"]
+    for folder, holds in ((hyxw, {i for i in range(41) if (i < 15 or (i >= 23 and i % 2)) and i != 1}),
+                          (gkhy, {i for i in range(41) if (15 <= i < 23 or (i >= 23 and not i % 2)) or i == 1})):
+        for fmt in ("rss", "atom"):
+            current, pages = archive_walk(site, f"{folder}/{fmt}.xml")
+            archived = [i for page in pages for i in page]
+            assert len(archived) == len(set(archived)), (folder, fmt)     # no item on two pages
+            titles = {e.title for e in site.feed(f"{folder}/{fmt}.xml").entries}
+            reached = set(current) | set(archived)
+            wanted = {moved[f"文章{i:03d}"] for i in holds if f"文章{i:03d}" in moved}
+            assert len(wanted) == len(holds) and wanted <= reached, (folder, fmt, titles)
+            if folder == hyxw:
+                assert moved_id in pages[-1]            # page 1 was closed with it: history stays
+
+
 _PARENT = os.getpid()
 _REAL_ARCHIVE_WORKER = regenerate_module._archive_worker
 

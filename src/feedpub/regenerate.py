@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from bisect import bisect_left
 from collections import OrderedDict
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ FINGERPRINT = "render_fingerprint"
 CONFIG_FINGERPRINT = "render_config"
 PENDING = "publish_pending"
 # Items (rows and feed entries) kept while archive pages are written: more than
-# the span of stored order one category's page covers (~50 pages x 50 items).
+# the span of archive order one category's page covers (~50 pages x 50 items).
 SHARED_ITEMS = 4000
 # Archive pages: below this many to write, worker processes cost more than they save.
 PARALLEL_PAGES = 100
@@ -67,6 +68,7 @@ class _Run:
         self.result = Result()
         self.formats = settings.output.formats
         self._counts: dict | None = None
+        self._places: dict | None = None
         self.batch: publish.Batch | None = None
         self._archive_todo: list = []            # (channel, page) of closed pages still to write
 
@@ -76,6 +78,12 @@ class _Run:
             self._counts = dict(self.store.counts())
             self._counts[None] = self.store.article_count()
         return self._counts
+
+    def closed(self, ch: Channel) -> int:
+        """How many archive pages of a channel are full (closed for good)."""
+        if self._places is None:
+            self._places = self.store.places()
+        return self._places.get(ch.category_pk, 0) // self.settings.output.archive_page_size
 
     def url_of(self, rel: str) -> str:
         return absolute(self.settings, rel)
@@ -109,6 +117,7 @@ class _Run:
         if quiet and not foreign_pending and self.store.get_meta(CONFIG_FINGERPRINT) == config \
                 and all((self.out / f).exists() for f in (FORMATS[f] for f in self.formats)):
             return self.result                   # a quiet tick: costs a few reads, whatever the archive
+        self.store.place_items()
         self._load_channels()
         fingerprint = self._fingerprint(config)
         everything = changed_categories is None or changed_articles is None or foreign_pending \
@@ -172,12 +181,11 @@ class _Run:
 
     def _channel(self, ch: Channel) -> None:
         s = self.settings
-        size = s.output.archive_page_size
-        closed = self.counts().get(ch.category_pk, 0) // size
+        closed = self.closed(ch)
         # The newest max_items, plus any item not yet on a closed archive page
         # (stored late with an old date): every item stays reachable.
         rows = {item.id: (item, cats) for item, cats in self.store.newest(ch.category_pk, s.output.max_items)}
-        for item, cats in self.store.not_archived(ch.category_pk, closed * size, self.counts().get(ch.category_pk, 0)):
+        for item, cats in self.store.not_archived(ch.category_pk, closed * s.output.archive_page_size):
             rows.setdefault(item.id, (item, cats))
         entries = self._entries(sorted(rows.values(), key=lambda x: (x[0].published, x[0].id), reverse=True))
         links = {}
@@ -223,10 +231,11 @@ class _Run:
         jobs = []
         for ch, page in self._archive_todo:
             if ch.category_pk not in orders:
-                orders[ch.category_pk] = self.store.stored_order(ch.category_pk)
-            pks = orders[ch.category_pk][(page - 1) * size:page * size]
-            if len(pks) == size:
-                jobs.append((pks[-1], ch.folder, page, pks))
+                placed = self.store.archive_places(ch.category_pk)
+                orders[ch.category_pk] = ([place for place, _ in placed], [pk for _, pk in placed])
+            places, pks = orders[ch.category_pk]
+            pks = pks[bisect_left(places, (page - 1) * size):bisect_left(places, page * size)]
+            jobs.append((max(pks, default=-1), ch.folder, page, pks))
         jobs.sort(key=lambda job: job[:3])
         orders.clear()
         workers = cores()

@@ -66,7 +66,11 @@ articles = sa.Table(
     sa.Column("first_seen", UTCDateTime, nullable=False),
     sa.Column("date_raw", sa.Text),
     sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("place", sa.BigInteger),              # in the all-feed's archive: set when first published
     sa.Index("ix_articles_published", "published", "id"),
+    sa.Index("ix_articles_place", "place"),
+    sa.Index("ix_articles_unplaced", "pk", sqlite_where=sa.text("place IS NULL"),
+             postgresql_where=sa.text("place IS NULL")),
 )
 
 categories = sa.Table(
@@ -77,6 +81,7 @@ categories = sa.Table(
     sa.Column("depth", sa.Integer, nullable=False),
     sa.Column("slug", sa.String(100), nullable=False),                 # this level only
     sa.Column("name", sa.Text, nullable=False),                        # first spelling seen
+    sa.Column("places", sa.BigInteger, nullable=False, server_default="0"),   # archive places handed out
     sa.UniqueConstraint("parent_pk", "slug", name="uq_categories_sibling_slug"),
 )
 
@@ -87,8 +92,11 @@ article_categories = sa.Table(
     sa.Column("direct", sa.Boolean, nullable=False),
     sa.Column("spelling", sa.Text, nullable=False),                    # this level as the article wrote it
     sa.Column("published", UTCDateTime, nullable=False),               # copied: one index serves "newest N of C"
+    sa.Column("place", sa.BigInteger),              # in the category's archive: set when first published
     sa.Index("ix_article_categories_newest", "category_pk", "published"),
-    sa.Index("ix_article_categories_stored", "category_pk", "article_pk"),
+    sa.Index("ix_article_categories_place", "category_pk", "place"),
+    sa.Index("ix_article_categories_unplaced", "category_pk", sqlite_where=sa.text("place IS NULL"),
+             postgresql_where=sa.text("place IS NULL")),
 )
 
 # Kept with the links (+1 when one is written, -1 when one goes): how many
@@ -218,7 +226,7 @@ def _alembic_config(conn):
 
 
 # The newest migration; tests/test_migrations.py checks it against Alembic's head.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 
 def _at_head(conn) -> bool:
@@ -359,35 +367,71 @@ class Store:
                     direct[apk].append(cpk)
         return [(_item(r), direct[r.pk]) for r in rows]
 
-    def _in_stored_order(self, category_pk: int | None):
-        if category_pk is None:
-            return sa.select(articles.c.pk).order_by(articles.c.pk)
-        return (sa.select(article_categories.c.article_pk).where(article_categories.c.category_pk == category_pk)
-                .order_by(article_categories.c.article_pk))
+    def place_items(self) -> None:
+        """Give every item that no regeneration has published yet its place
+        in the archives of the all-feed and of each of its categories: after
+        the last place handed out there, in pk order.
 
-    def stored_order(self, category_pk: int | None) -> list[int]:
-        """The pks of every item under a category (None: all) in the order
-        feedpub first stored them: archive page n is slice n of this. New
-        items land at its end, so a full page keeps its items."""
+        Archive page n of a feed is the items at places [(n-1)*size, n*size),
+        so a place must never move: it is numbered once, here, under the
+        regeneration lock, from counters that never go back. An item filed
+        into another category by an edit gets a new place at the end there
+        (and leaves a gap where it was), and an article that another
+        publisher commits late still lands after every page already written.
+        """
+        a, ac, c = articles.c, article_categories.c, categories.c
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(a.pk).where(a.place.is_(None)).limit(1)).first() is not None:
+                base = conn.execute(sa.select(sa.func.max(a.place))).scalar()
+                base = 0 if base is None else base + 1
+                new = (sa.select(a.pk.label("p"), sa.func.row_number().over(order_by=a.pk).label("n"))
+                       .where(a.place.is_(None)).subquery())
+                conn.execute(articles.update().values(place=base + new.c.n - 1).where(a.pk == new.c.p))
+            touched = conn.execute(sa.select(ac.category_pk).where(ac.place.is_(None)).distinct()).scalars().all()
+            if touched:
+                new = (sa.select(ac.article_pk.label("a"), ac.category_pk.label("c"), c.places.label("base"),
+                                 sa.func.row_number().over(partition_by=ac.category_pk, order_by=ac.article_pk)
+                                 .label("n"))
+                       .join_from(article_categories, categories, c.pk == ac.category_pk)
+                       .where(ac.place.is_(None)).subquery())
+                conn.execute(article_categories.update().values(place=new.c.base + new.c.n - 1)
+                             .where(ac.article_pk == new.c.a, ac.category_pk == new.c.c))
+                last = sa.select(sa.func.max(ac.place) + 1).where(ac.category_pk == c.pk).scalar_subquery()
+                conn.execute(categories.update().where(c.pk.in_(touched)).values(places=last))
+
+    def places(self) -> dict[int | None, int]:
+        """Archive places handed out per category (None: the all-feed): page n
+        is closed once n * size of them are."""
         with self.engine.connect() as conn:
-            return list(conn.execute(self._in_stored_order(category_pk)).scalars())
+            out: dict[int | None, int] = dict(conn.execute(sa.select(categories.c.pk, categories.c.places)).all())
+            last = conn.execute(sa.select(sa.func.max(articles.c.place))).scalar()
+        out[None] = 0 if last is None else last + 1
+        return out
+
+    def _placed(self, category_pk: int | None):
+        if category_pk is None:
+            return sa.select(articles.c.place, articles.c.pk), articles.c.place
+        ac = article_categories.c
+        return sa.select(ac.place, ac.article_pk).where(ac.category_pk == category_pk), ac.place
+
+    def archive_places(self, category_pk: int | None) -> list[tuple[int, int]]:
+        """(place, pk) of every placed item under a category (None: all), by
+        place: archive page n holds those at places [(n-1)*size, n*size)."""
+        q, place = self._placed(category_pk)
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(q.where(place.is_not(None)).order_by(place))]
 
     def items(self, pks: list[int]) -> dict[int, tuple[Item, list[int]]]:
         """Items by pk, each with the pks of the categories it was filed in directly."""
         return {pk: (item, cats) for pk, item, cats in self._rows_by_pk(sorted(pks))}
 
-    def not_archived(self, category_pk: int | None, archived: int, total: int) -> list[tuple[Item, list[int]]]:
-        """The items after the first `archived` of `total` in stored order: not
-        yet on a closed page. Read from the end, so the cost is those items only."""
-        if total <= archived:
-            return []
-        if category_pk is None:
-            q = sa.select(articles.c.pk).order_by(articles.c.pk.desc())
-        else:
-            ac = article_categories.c
-            q = sa.select(ac.article_pk).where(ac.category_pk == category_pk).order_by(ac.article_pk.desc())
+    def not_archived(self, category_pk: int | None, archived: int) -> list[tuple[Item, list[int]]]:
+        """The items at places from `archived` on (not on a closed page yet),
+        and any not placed yet. Read through the place index: the cost is
+        those items only."""
+        q, place = self._placed(category_pk)
         with self.engine.connect() as conn:
-            pks = conn.execute(q.limit(total - archived)).scalars().all()
+            pks = [pk for _, pk in conn.execute(q.where(sa.or_(place >= archived, place.is_(None))))]
         return newest_first(self._items_by_pk(sorted(pks)))
 
     def pages(self, pks=None) -> Iterator[tuple[Item, list[int]]]:
@@ -711,12 +755,7 @@ class Transaction:
             values["key"] = art.key
         self.conn.execute(articles.update().where(a.pk == row.pk).values(**values))
         old = self._category_keys(row.pk)
-        ac = article_categories.c
-        gone = Counter({tuple(link): -1 for link in self.conn.execute(
-            sa.select(ac.category_pk, ac.spelling).where(ac.article_pk == row.pk))})
-        self.conn.execute(article_categories.delete().where(ac.article_pk == row.pk))
-        self._count_spellings(gone)
-        new = self._link_categories(row.pk, art, published)
+        new = self._relink(row.pk, art, published)
         return Saved("updated", frozenset(old | new), row.pk)
 
     def save_many(self, arts: list[Article], now: datetime) -> list[Saved]:
@@ -815,6 +854,28 @@ class Transaction:
         q = (sa.select(categories.c.key).join(article_categories, article_categories.c.category_pk == categories.c.pk)
              .where(article_categories.c.article_pk == pk))
         return set(self.conn.execute(q).scalars())
+
+    def _relink(self, pk: int, art: Article, published: datetime) -> set[str]:
+        """An edited article's categories: links it keeps are updated in place
+        (so they keep their archive places), links it lost go, new ones are added."""
+        ac = article_categories.c
+        current = dict(self.conn.execute(sa.select(ac.category_pk, ac.spelling).where(ac.article_pk == pk)).all())
+        rows, keys = self._links(pk, art, published)
+        wanted = {r["category_pk"]: r for r in rows}
+        gone = [cpk for cpk in current if cpk not in wanted]
+        if gone:
+            self.conn.execute(article_categories.delete().where(ac.article_pk == pk, ac.category_pk.in_(gone)))
+        for cpk, r in wanted.items():
+            if cpk in current:
+                self.conn.execute(article_categories.update().where(ac.article_pk == pk, ac.category_pk == cpk)
+                                  .values(direct=r["direct"], spelling=r["spelling"], published=r["published"]))
+        added = [r for cpk, r in wanted.items() if cpk not in current]
+        if added:
+            self.conn.execute(article_categories.insert(), added)
+        delta = Counter((r["category_pk"], r["spelling"]) for r in rows)
+        delta.subtract(Counter(current.items()))
+        self._count_spellings(delta)
+        return keys
 
     def _link_categories(self, pk: int, art: Article, published: datetime) -> set[str]:
         rows, keys = self._links(pk, art, published)
