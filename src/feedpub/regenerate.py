@@ -103,9 +103,12 @@ class _Run:
         """Categories with their names and places: a query over every item's
         categories (the most used spelling), so quiet ticks skip it."""
         overrides = {key_of(k): v for k, v in self.settings.categories.items()}
-        self.chans = channels(self.store.categories(), self.store.spellings(), overrides)
-        self.by_pk = {c.category_pk: c for c in self.chans}
-        self.by_folder = {c.folder: c for c in self.chans if c.category_pk is not None}
+        self._use_channels(channels(self.store.categories(), self.store.spellings(), overrides))
+
+    def _use_channels(self, chans: list[Channel]) -> None:
+        self.chans = chans
+        self.by_pk = {c.category_pk: c for c in chans}
+        self.by_folder = {c.folder: c for c in chans if c.category_pk is not None}
 
     def run(self, changed_categories, changed_articles, token) -> Result:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -243,7 +246,7 @@ class _Run:
             self._render_archives(jobs)
             return
         runs = [jobs[i * len(jobs) // workers:(i + 1) * len(jobs) // workers] for i in range(workers)]
-        failed = []
+        failed, error = [], None
         with worker_pool(workers) as pool:
             futures = [pool.submit(_archive_worker, self.settings, self.chans, self.store.url,
                                    self.store.id_authority, run) for run in runs]
@@ -253,9 +256,14 @@ class _Run:
                 except BrokenProcessPool:        # a worker died (killed, out of memory): do its part here
                     failed.append(run)
                     continue
+                except Exception as exc:         # raised once every worker's files are ours to discard
+                    error = error or exc
+                    continue
                 self.batch.adopt(pending)
                 self.result.written += written
                 self.result.unchanged += unchanged
+        if error is not None:
+            raise error
         for run in failed:
             self._render_archives(run)
 
@@ -320,8 +328,7 @@ def _archive_worker(settings: Settings, chans: list[Channel], url: str, authorit
     store = Store(url, id_authority=authority)
     try:
         run = _Run(settings, store)
-        run.chans, run.by_pk = chans, {c.category_pk: c for c in chans}
-        run.by_folder = {c.folder: c for c in chans if c.category_pk is not None}
+        run._use_channels(chans)
         with publish.Batch(run.out, limit=sys.maxsize) as run.batch:
             run._render_archives(jobs)
             return run.batch.hand_over(), run.result.written, run.result.unchanged

@@ -68,9 +68,7 @@ articles = sa.Table(
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("place", sa.BigInteger),              # in the all-feed's archive: set when first published
     sa.Index("ix_articles_published", "published", "id"),
-    sa.Index("ix_articles_place", "place"),
-    sa.Index("ix_articles_unplaced", "pk", sqlite_where=sa.text("place IS NULL"),
-             postgresql_where=sa.text("place IS NULL")),
+    sa.Index("ix_articles_place", "place"),                # NULLs too: "not placed yet" is a search
 )
 
 categories = sa.Table(
@@ -95,8 +93,6 @@ article_categories = sa.Table(
     sa.Column("place", sa.BigInteger),              # in the category's archive: set when first published
     sa.Index("ix_article_categories_newest", "category_pk", "published"),
     sa.Index("ix_article_categories_place", "category_pk", "place"),
-    sa.Index("ix_article_categories_unplaced", "category_pk", sqlite_where=sa.text("place IS NULL"),
-             postgresql_where=sa.text("place IS NULL")),
 )
 
 # Kept with the links (+1 when one is written, -1 when one goes): how many
@@ -387,13 +383,15 @@ class Store:
                 new = (sa.select(a.pk.label("p"), sa.func.row_number().over(order_by=a.pk).label("n"))
                        .where(a.place.is_(None)).subquery())
                 conn.execute(articles.update().values(place=base + new.c.n - 1).where(a.pk == new.c.p))
-            touched = conn.execute(sa.select(ac.category_pk).where(ac.place.is_(None)).distinct()).scalars().all()
+            # One index search per category (not a scan of every link) finds those with new items.
+            touched = conn.execute(sa.select(c.pk).where(sa.exists().where(
+                ac.category_pk == c.pk, ac.place.is_(None)))).scalars().all()
             if touched:
                 new = (sa.select(ac.article_pk.label("a"), ac.category_pk.label("c"), c.places.label("base"),
                                  sa.func.row_number().over(partition_by=ac.category_pk, order_by=ac.article_pk)
                                  .label("n"))
                        .join_from(article_categories, categories, c.pk == ac.category_pk)
-                       .where(ac.place.is_(None)).subquery())
+                       .where(ac.category_pk.in_(touched), ac.place.is_(None)).subquery())
                 conn.execute(article_categories.update().values(place=new.c.base + new.c.n - 1)
                              .where(ac.article_pk == new.c.a, ac.category_pk == new.c.c))
                 last = sa.select(sa.func.max(ac.place) + 1).where(ac.category_pk == c.pk).scalar_subquery()
@@ -430,8 +428,8 @@ class Store:
         and any not placed yet. Read through the place index: the cost is
         those items only."""
         q, place = self._placed(category_pk)
-        with self.engine.connect() as conn:
-            pks = [pk for _, pk in conn.execute(q.where(sa.or_(place >= archived, place.is_(None))))]
+        with self.engine.connect() as conn:     # two index searches: an OR would scan the category
+            pks = [pk for _, pk in conn.execute(sa.union_all(q.where(place >= archived), q.where(place.is_(None))))]
         return newest_first(self._items_by_pk(sorted(pks)))
 
     def pages(self, pks=None) -> Iterator[tuple[Item, list[int]]]:

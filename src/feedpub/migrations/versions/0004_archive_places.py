@@ -40,15 +40,9 @@ def upgrade() -> None:
     op.drop_index("ix_article_categories_stored", "article_categories")
     op.create_index("ix_article_categories_place", "article_categories", ["category_pk", "place"])
     op.create_index("ix_articles_place", "articles", ["place"])
-    op.create_index("ix_article_categories_unplaced", "article_categories", ["category_pk"],
-                    sqlite_where=sa.text("place IS NULL"), postgresql_where=sa.text("place IS NULL"))
-    op.create_index("ix_articles_unplaced", "articles", ["pk"],
-                    sqlite_where=sa.text("place IS NULL"), postgresql_where=sa.text("place IS NULL"))
 
 
 def downgrade() -> None:
-    op.drop_index("ix_articles_unplaced", "articles")
-    op.drop_index("ix_article_categories_unplaced", "article_categories")
     op.drop_index("ix_articles_place", "articles")
     op.drop_index("ix_article_categories_place", "article_categories")
     op.create_index("ix_article_categories_stored", "article_categories", ["category_pk", "article_pk"])
