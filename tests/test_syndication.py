@@ -172,27 +172,29 @@ def test_an_item_moved_to_another_category_keeps_every_archive_whole(site):
 
 
 _PARENT = os.getpid()
-_REAL_ARCHIVE_WORKER = regenerate_module._archive_worker
+_REAL_WORKER = regenerate_module._worker
 
 
-def _noted_archive_worker(settings, chans, url, authority, jobs):
-    """_archive_worker, noting which process ran it; with DIE in the output
-    folder, the worker handed the all-feed's page 3 exits on the spot."""
+def _noted_worker(settings, chans, url, authority, step, work):
+    """_worker, noting which process ran which step; with DIE in the output
+    folder, the worker handed the all-feed's archive page 3, and the one
+    handed the first article page, exit on the spot."""
     notes = settings.output.dir.parent / "workers"
     notes.mkdir(exist_ok=True)
-    (notes / str(os.getpid())).write_text(str(len(jobs)))
-    if os.getpid() != _PARENT and (notes / "DIE").exists() and any(
-            folder == "" and page == 3 for _, folder, page, _ in jobs):
+    (notes / f"{os.getpid()}{step}").write_text(str(len(work)))
+    if os.getpid() != _PARENT and (notes / "DIE").exists() and (
+            any(job[1] == "" and job[2] == 3 for job in work) if step == "_render_archives" else min(work) == 1):
         os._exit(9)
-    return _REAL_ARCHIVE_WORKER(settings, chans, url, authority, jobs)
+    return _REAL_WORKER(settings, chans, url, authority, step, work)
 
 
-def test_archive_pages_from_worker_processes_equal_those_rendered_in_one(tmp_path, monkeypatch):
-    """A first build renders its many archive pages on every core; the pages,
-    and every other file, must be the bytes one process writes. A worker that
-    dies (killed, out of memory) costs nothing: its pages are rendered here."""
+def test_pages_from_worker_processes_equal_those_rendered_in_one(tmp_path, monkeypatch):
+    """A first build renders its many article and archive pages on every
+    core; they, and every other file, must be the bytes one process writes.
+    A worker that dies (killed, out of memory) costs nothing: its pages are
+    rendered here."""
     from conftest import make_site
-    monkeypatch.setattr(regenerate_module, "_archive_worker", _noted_archive_worker)
+    monkeypatch.setattr(regenerate_module, "_worker", _noted_worker)
     outputs, sites = {}, {}
     for mode, minimum in (("serial", 10**9), ("workers", 1), ("dying", 1)):
         monkeypatch.setattr(regenerate_module, "PARALLEL_PAGES", minimum)
@@ -206,14 +208,17 @@ def test_archive_pages_from_worker_processes_equal_those_rendered_in_one(tmp_pat
         s = site.build()
         assert s.articles["new"] == 43 and not s.problems
         outputs[mode] = {rel: data for rel, (data, _) in site.snapshot().items() if not rel.endswith(".json")}
-        pids = {p.name for p in (tmp_path / mode / "workers").glob("[0-9]*")} \
+        notes = {p.name for p in (tmp_path / mode / "workers").glob("[0-9]*")} \
             if (tmp_path / mode / "workers").exists() else set()
-        assert (len(pids) >= 2 and str(os.getpid()) not in pids) if mode != "serial" else not pids
+        for step in ("_article_pages", "_render_archives"):
+            pids = {n.removesuffix(step) for n in notes if n.endswith(step)}
+            assert (len(pids) >= 2 and str(os.getpid()) not in pids) if mode != "serial" else not pids
     assert outputs["workers"] == outputs["serial"]
     assert {rel: data for rel, data in outputs["dying"].items() if not rel.rsplit("/", 1)[-1].startswith(".")} \
         == outputs["serial"]
     archives = [rel for rel in outputs["serial"] if "/archive/" in "/" + rel]
     assert len(archives) == 2 * (8 + 8 + 5 + 3)        # all, parent, two leaves (28 and 15 items)
+    assert len([rel for rel in outputs["serial"] if rel.startswith("articles/")]) == 43
     ids, docs = walk(sites["workers"], "rss.xml")
     archived = [e.id for _, d in docs[1:] for e in d.entries]
     assert len(set(ids)) == 43 and len(archived) == len(set(archived)) == 40

@@ -33,7 +33,7 @@ PENDING = "publish_pending"
 # Items (rows and feed entries) kept while archive pages are written: more than
 # the span of archive order one category's page covers (~50 pages x 50 items).
 SHARED_ITEMS = 4000
-# Archive pages: below this many to write, worker processes cost more than they save.
+# Pages (archive or article) to write: below this many, worker processes cost more than they save.
 PARALLEL_PAGES = 100
 
 
@@ -131,11 +131,7 @@ class _Run:
         chans = self.chans if self.counts()[None] else self.chans[:1]
         with publish.Batch(self.out) as self.batch:
             # Article pages first: a feed that links to one is renamed into place after it.
-            for item, cats in self.store.pages(None if everything else changed_articles):
-                first = self.by_pk.get(cats[0]) if cats else None
-                self.put(item.page_path, pages.article_page(
-                    item, self._chain(first) if first else [], site_title=self.settings.site.title,
-                    lang=self.settings.site.language, zone=self.zone, url_of=self.url_of))
+            self._spread("_article_pages", self.store.page_pks() if everything else sorted(changed_articles))
             for ch in chans:
                 if everything or ch.category_pk is None or ch.key in changed_categories:
                     self._channel(ch)
@@ -148,6 +144,49 @@ class _Run:
         if pending:
             self.store.set_meta(PENDING, "")
         return self.result
+
+    def _article_pages(self, pks: list[int]) -> None:
+        for item, cats in self.store.pages(pks):
+            first = self.by_pk.get(cats[0]) if cats else None
+            self.put(item.page_path, pages.article_page(
+                item, self._chain(first) if first else [], site_title=self.settings.site.title,
+                lang=self.settings.site.language, zone=self.zone, url_of=self.url_of))
+
+    def _spread(self, step: str, work: list) -> None:
+        """Do `step` (a method of this class taking a list) over `work`.
+
+        When there is much of it (a first build: every article page, every
+        archive page), it is cut, in order, into one run per core, and each
+        run is done by a worker process with its own connection to the
+        store. Their files come back as temporary files that this run's
+        Batch publishes with the rest (one sync; renames in order). A worker
+        that dies has its run done here.
+        """
+        workers = cores()
+        if workers < 2 or len(work) < PARALLEL_PAGES or not self.store.shareable:
+            getattr(self, step)(work)
+            return
+        runs = [work[i * len(work) // workers:(i + 1) * len(work) // workers] for i in range(workers)]
+        failed, error = [], None
+        with worker_pool(workers) as pool:
+            futures = [pool.submit(_worker, self.settings, self.chans, self.store.url, self.store.id_authority,
+                                   step, run) for run in runs]
+            for run, future in zip(runs, futures):
+                try:
+                    pending, written, unchanged = future.result()
+                except BrokenProcessPool:        # a worker died (killed, out of memory): do its part here
+                    failed.append(run)
+                    continue
+                except Exception as exc:         # raised once every worker's files are ours to discard
+                    error = error or exc
+                    continue
+                self.batch.adopt(pending)
+                self.result.written += written
+                self.result.unchanged += unchanged
+        if error is not None:
+            raise error
+        for run in failed:
+            getattr(self, step)(run)
 
     # -- one channel: its feeds, archives, page and OPML ---------------------
     def _chain(self, ch: Channel) -> list[Channel]:
@@ -225,9 +264,8 @@ class _Run:
         all-feed. Pages are rendered in the order they filled up (by their
         newest stored item), so the pages that share an item come close
         together and its row and feed entry, kept in small LRU caches, are
-        read and built about once instead of once per page. Many pages (a
-        first build) are split into as many runs of that order as there
-        are cores, each rendered by a worker process.
+        read and built about once instead of once per page (in each worker,
+        when a first build spreads them over the cores).
         """
         size = self.settings.output.archive_page_size
         orders: dict = {}
@@ -241,31 +279,7 @@ class _Run:
             jobs.append((max(pks, default=-1), ch.folder, page, pks))
         jobs.sort(key=lambda job: job[:3])
         orders.clear()
-        workers = cores()
-        if workers < 2 or len(jobs) < PARALLEL_PAGES or not self.store.shareable:
-            self._render_archives(jobs)
-            return
-        runs = [jobs[i * len(jobs) // workers:(i + 1) * len(jobs) // workers] for i in range(workers)]
-        failed, error = [], None
-        with worker_pool(workers) as pool:
-            futures = [pool.submit(_archive_worker, self.settings, self.chans, self.store.url,
-                                   self.store.id_authority, run) for run in runs]
-            for run, future in zip(runs, futures):
-                try:
-                    pending, written, unchanged = future.result()
-                except BrokenProcessPool:        # a worker died (killed, out of memory): do its part here
-                    failed.append(run)
-                    continue
-                except Exception as exc:         # raised once every worker's files are ours to discard
-                    error = error or exc
-                    continue
-                self.batch.adopt(pending)
-                self.result.written += written
-                self.result.unchanged += unchanged
-        if error is not None:
-            raise error
-        for run in failed:
-            self._render_archives(run)
+        self._spread("_render_archives", jobs)
 
     def _render_archives(self, jobs: list) -> None:
         rows: OrderedDict = OrderedDict()
@@ -320,17 +334,16 @@ class _Run:
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _archive_worker(settings: Settings, chans: list[Channel], url: str, authority: str,
-                    jobs: list) -> tuple[list, int, int]:
-    """Render one run of archive pages in a worker process, with its own
-    connection to the store; the pages go back as temporary files for the
-    calling process to publish with the rest."""
+def _worker(settings: Settings, chans: list[Channel], url: str, authority: str, step: str,
+            work: list) -> tuple[list, int, int]:
+    """`_Run._spread`'s share of work in a worker process: the files go back
+    as temporary files for the calling process to publish with the rest."""
     store = Store(url, id_authority=authority)
     try:
         run = _Run(settings, store)
         run._use_channels(chans)
         with publish.Batch(run.out, limit=sys.maxsize) as run.batch:
-            run._render_archives(jobs)
+            getattr(run, step)(work)
             return run.batch.hand_over(), run.result.written, run.result.unchanged
     finally:
         store.close()

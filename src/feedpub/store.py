@@ -432,14 +432,16 @@ class Store:
             pks = [pk for _, pk in conn.execute(sa.union_all(q.where(place >= archived), q.where(place.is_(None))))]
         return newest_first(self._items_by_pk(sorted(pks)))
 
+    def page_pks(self) -> list[int]:
+        """The pks of every item that needs an article page of our own."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(articles.c.pk).where(articles.c.page_path.is_not(None))
+                                .order_by(articles.c.pk)).scalars().all()
+
     def pages(self, pks=None) -> Iterator[tuple[Item, list[int]]]:
         """The items (all, or those among `pks`) that need an article page of
         our own, read 500 at a time: a full render never holds every item."""
-        if pks is None:
-            with self.engine.connect() as conn:
-                pks = conn.execute(sa.select(articles.c.pk).where(articles.c.page_path.is_not(None))
-                                   .order_by(articles.c.pk)).scalars().all()
-        pks = sorted(pks)
+        pks = sorted(self.page_pks() if pks is None else pks)
         for start in range(0, len(pks), 500):
             yield from self._items_by_pk(pks[start:start + 500], pages_only=True)
 
