@@ -14,7 +14,6 @@ import re
 import stat
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 from ..config import Source
 from ..model import RawArticle
