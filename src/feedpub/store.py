@@ -378,8 +378,7 @@ class Store:
         a, ac, c = articles.c, article_categories.c, categories.c
         with self.engine.begin() as conn:
             if conn.execute(sa.select(a.pk).where(a.place.is_(None)).limit(1)).first() is not None:
-                base = conn.execute(sa.select(sa.func.max(a.place))).scalar()
-                base = 0 if base is None else base + 1
+                base = _next_place(conn)
                 new = (sa.select(a.pk.label("p"), sa.func.row_number().over(order_by=a.pk).label("n"))
                        .where(a.place.is_(None)).subquery())
                 conn.execute(articles.update().values(place=base + new.c.n - 1).where(a.pk == new.c.p))
@@ -402,8 +401,7 @@ class Store:
         is closed once n * size of them are."""
         with self.engine.connect() as conn:
             out: dict[int | None, int] = dict(conn.execute(sa.select(categories.c.pk, categories.c.places)).all())
-            last = conn.execute(sa.select(sa.func.max(articles.c.place))).scalar()
-        out[None] = 0 if last is None else last + 1
+            out[None] = _next_place(conn)
         return out
 
     def _placed(self, category_pk: int | None):
@@ -438,10 +436,10 @@ class Store:
             return conn.execute(sa.select(articles.c.pk).where(articles.c.page_path.is_not(None))
                                 .order_by(articles.c.pk)).scalars().all()
 
-    def pages(self, pks=None) -> Iterator[tuple[Item, list[int]]]:
-        """The items (all, or those among `pks`) that need an article page of
-        our own, read 500 at a time: a full render never holds every item."""
-        pks = sorted(self.page_pks() if pks is None else pks)
+    def pages(self, pks) -> Iterator[tuple[Item, list[int]]]:
+        """The items among `pks` that need an article page of our own, read
+        500 at a time: a full render never holds every item."""
+        pks = sorted(pks)
         for start in range(0, len(pks), 500):
             yield from self._items_by_pk(pks[start:start + 500], pages_only=True)
 
@@ -754,9 +752,7 @@ class Transaction:
         if art.key != row.key and self.conn.execute(sa.select(a.pk).where(a.key == art.key)).first() is None:
             values["key"] = art.key
         self.conn.execute(articles.update().where(a.pk == row.pk).values(**values))
-        old = self._category_keys(row.pk)
-        new = self._relink(row.pk, art, published)
-        return Saved("updated", frozenset(old | new), row.pk)
+        return Saved("updated", frozenset(self._relink(row.pk, art, published)), row.pk)
 
     def save_many(self, arts: list[Article], now: datetime) -> list[Saved]:
         """`save` for each article, in order, with new articles inserted a batch
@@ -850,16 +846,15 @@ class Transaction:
             self.conn.execute(origins.update().where(o.source == art.source, o.location == art.location)
                               .values(article_pk=pk))
 
-    def _category_keys(self, pk: int) -> set[str]:
-        q = (sa.select(categories.c.key).join(article_categories, article_categories.c.category_pk == categories.c.pk)
-             .where(article_categories.c.article_pk == pk))
-        return set(self.conn.execute(q).scalars())
-
     def _relink(self, pk: int, art: Article, published: datetime) -> set[str]:
         """An edited article's categories: links it keeps are updated in place
-        (so they keep their archive places), links it lost go, new ones are added."""
+        (so they keep their archive places), links it lost go, new ones are
+        added. Returns the keys of the categories it was and is in."""
         ac = article_categories.c
-        current = dict(self.conn.execute(sa.select(ac.category_pk, ac.spelling).where(ac.article_pk == pk)).all())
+        was = self.conn.execute(sa.select(ac.category_pk, ac.spelling, categories.c.key)
+                                .join(categories, categories.c.pk == ac.category_pk)
+                                .where(ac.article_pk == pk)).all()
+        current = {cpk: spelling for cpk, spelling, _ in was}
         rows, keys = self._links(pk, art, published)
         wanted = {r["category_pk"]: r for r in rows}
         gone = [cpk for cpk in current if cpk not in wanted]
@@ -875,7 +870,7 @@ class Transaction:
         delta = Counter((r["category_pk"], r["spelling"]) for r in rows)
         delta.subtract(Counter(current.items()))
         self._count_spellings(delta)
-        return keys
+        return keys | {key for _, _, key in was}
 
     def _link_categories(self, pk: int, art: Article, published: datetime) -> set[str]:
         rows, keys = self._links(pk, art, published)
@@ -940,6 +935,12 @@ class Transaction:
                     taken.add(slug)
         self._cat_cache[key] = pk
         return pk
+
+
+def _next_place(conn: Connection) -> int:
+    """The all-feed's next archive place (articles are never deleted: no counter needed)."""
+    last = conn.execute(sa.select(sa.func.max(articles.c.place))).scalar()
+    return 0 if last is None else last + 1
 
 
 def _dialect_insert(conn: Connection, table: sa.Table):
