@@ -122,6 +122,24 @@ def test_archives_reach_every_item_and_never_change(site, fmt):
     assert len(set(ids)) == 32
 
 
+def test_archive_pages_are_in_place_before_the_feeds_that_link_to_them(site):
+    """A reader polling mid-publish must not follow prev-archive to a page
+    that is not there yet: files are renamed in the order written, so every
+    archive page (and article page) is written before its current feed."""
+    set_output(site, max_items=5, archive_page_size=5)
+    many(site, 23, crumb=HYXW)
+    site.build()
+    snap = site.snapshot()
+    feeds = {rel: mtime for rel, (_, mtime) in snap.items() if rel.endswith(("/rss.xml", "/atom.xml"))
+             or rel in ("rss.xml", "atom.xml")}
+    for rel, (_, mtime) in snap.items():
+        if "archive/" in rel:
+            folder = rel.rpartition("archive/")[0]
+            assert mtime <= feeds[folder + "rss.xml"] and mtime <= feeds[folder + "atom.xml"], rel
+        if rel.startswith("articles/"):
+            assert mtime <= min(feeds.values()), rel
+
+
 def archive_walk(site, rel):
     """(ids on the current feed, ids on each archive page, oldest page last)."""
     ids, docs = walk(site, rel)

@@ -130,12 +130,15 @@ class _Run:
             return self.result
         chans = self.chans if self.counts()[None] else self.chans[:1]
         with publish.Batch(self.out) as self.batch:
-            # Article pages first: a feed that links to one is renamed into place after it.
+            # What a feed links to first (article pages, its newest archive page):
+            # the Batch renames in the order written, so no link points at a missing file.
             self._spread("_article_pages", self.store.page_pks() if everything else sorted(changed_articles))
-            for ch in chans:
-                if everything or ch.category_pk is None or ch.key in changed_categories:
-                    self._channel(ch)
+            todo = [ch for ch in chans if everything or ch.category_pk is None or ch.key in changed_categories]
+            for ch in todo:
+                self._archives(ch, self.closed(ch))
             self._write_archives()
+            for ch in todo:
+                self._channel(ch)
             self._index(chans)
             if self.settings.output.stylesheet:
                 self.put("feed.xsl", stylesheet.xsl())
@@ -238,7 +241,6 @@ class _Run:
             data, _ = render_feeds.render_capped(fmt, info, entries, self.zone, s.output.max_bytes)
             if self.put(ch.file(fmt), data):
                 self.result.changed_feeds.append(self.url_of(ch.file(fmt)))
-        self._archives(ch, closed)
         if ch.category_pk is not None:
             kids = [c for c in self.chans if c.parent_folder == ch.folder and c.category_pk is not None]
             self.put(ch.page, pages.category_page(
