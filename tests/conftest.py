@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +18,18 @@ from feedpub.build import build
 # The instant the sample files were "gathered" (their mtime) in most tests.
 GATHERED = datetime(2020, 7, 1, 1, 30, tzinfo=timezone.utc)
 NOW = datetime(2020, 7, 2, 0, 0, tzinfo=timezone.utc)
+
+
+def wait_for(cond, timeout: float = 10.0, step: float = 0.02):
+    """Poll `cond` until it is true (returned) or the deadline passes (an
+    AssertionError): tests wait for conditions, never for fixed times."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def dump(crumb: str, title: str, when: str | None, source: str | None, *paragraphs: str) -> str:

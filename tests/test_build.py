@@ -52,7 +52,8 @@ def test_category_feeds_field_by_field(site):
         assert e.author == "物流周報"
         assert [t.term for t in e.tags] == ["物流資訊/行業新聞"] or [t.term for t in e.tags] == ["物流資訊 › 行業新聞"]
         assert "<p>第一段。</p>" in e.content[0].value
-        assert e.summary.startswith("第一段。")
+        # RSS: the summary in <description>; Atom: no summary beside the full content
+        assert e.summary.startswith("第一段。" if feed is rss else "<p>第一段。</p>")
     assert rss.entries[0].id == atom.entries[0].id
     # the time as written, with its zone, in each format's syntax
     raw_rss = (site.out / "wu-liu-zi-xun/hang-ye-xin-wen/rss.xml").read_text()
@@ -227,16 +228,22 @@ def test_opml_and_index_list_every_feed(site):
     site.write("a.txt", dump(HYXW, "甲", "2020/6/1 10:00:00", "來處"))
     site.write("b.txt", dump(GKHY, "乙", "2020/6/2 10:00:00", "來處"))
     site.build()
+    # feeds.opml: one RSS feed per category with articles of its own, nested by parent
     opml = etree.parse(str(site.out / "feeds.opml"))
     urls = sorted(o.get("xmlUrl") for o in opml.iter("outline") if o.get("xmlUrl"))
-    on_disk = sorted("https://news.example.com/feeds/" + p.relative_to(site.out).as_posix()
-                     for p in site.out.rglob("*.xml"))
-    assert urls == on_disk and len(urls) == 8
+    assert urls == ["https://news.example.com/feeds/wu-liu-zi-xun/gang-kou-hang-yun/rss.xml",
+                    "https://news.example.com/feeds/wu-liu-zi-xun/hang-ye-xin-wen/rss.xml"]
     parent = [o for o in opml.iter("outline") if o.get("text") == "物流資訊" and not o.get("xmlUrl")][0]
-    assert {c.get("text") for c in parent if not c.get("xmlUrl")} == {"行業新聞", "港口航運"}
+    assert {c.get("text") for c in parent} == {"物流資訊網: 物流資訊 › 行業新聞", "物流資訊網: 物流資訊 › 港口航運"}
+    atom = etree.parse(str(site.out / "feeds-atom.opml"))
+    assert sorted(o.get("xmlUrl") for o in atom.iter("outline") if o.get("xmlUrl")) == \
+        [u.replace("rss.xml", "atom.xml") for u in urls]
+    everything = etree.parse(str(site.out / "everything.opml"))
+    assert [o.get("xmlUrl") for o in everything.iter("outline")] == ["https://news.example.com/feeds/rss.xml"]
     index = (site.out / "index.html").read_text()
-    assert 'rel="alternate" type="application/rss+xml"' in index and "feeds.opml" in index
-    assert "wu-liu-zi-xun/gang-kou-hang-yun/index.html" in index
+    assert 'rel="alternate" type="application/rss+xml"' in index
+    for name in ("feeds.opml", "feeds-atom.opml", "everything.opml", "wu-liu-zi-xun/gang-kou-hang-yun/index.html"):
+        assert f'href="{name}"' in index
 
 
 def test_relative_dates_resolve_against_the_file_time(site):

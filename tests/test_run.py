@@ -17,19 +17,9 @@ import pytest
 
 from feedpub.scheduler import Publisher
 from feedpub.store import StoreLocked
-from conftest import dump
+from conftest import dump, wait_for
 
 HYXW = "首頁 > 物流資訊 > 行業新聞"
-
-
-def wait_for(cond, timeout=10.0, step=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def configure(site, **source_options):
@@ -78,7 +68,8 @@ def test_a_new_file_is_published_on_the_next_tick(site, publisher_for):
     wait_for(lambda: "第二篇" in titles(site), timeout=5)
     status = p.store.status()["sources"][0]
     assert status["source"] == "inbox" and status["articles"] == 2 and status["failures"] == 0
-    assert (site.out / "status.json").exists()
+    assert (site.root / "state" / "status.json").exists()          # beside the store,
+    assert not (site.out / "status.json").exists()                  # never in the published folder
 
 
 def test_a_watched_folder_publishes_within_2_seconds(site, publisher_for):
@@ -112,9 +103,9 @@ def time_now():
 
 
 def feeds_snapshot(site):
-    """Every output file but status.json, which is rewritten after each tick (even its temp file)."""
+    """Every output file, bytes and mtime."""
     return {p.relative_to(site.out).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in sorted(site.out.rglob("*")) if p.is_file() and "status.json" not in p.name}
+            for p in sorted(site.out.rglob("*")) if p.is_file()}
 
 
 def test_a_quiet_tick_rewrites_no_feed(site, publisher_for):
@@ -216,10 +207,10 @@ def test_sigterm_during_regeneration_finishes_cleanly(site):
     assert list(site.out.rglob("*.tmp")) == []
     feeds_are_whole(site.out)
     # the next start carries on and publishes everything
-    (site.out / "status.json").unlink(missing_ok=True)
+    (site.root / "state" / "status.json").unlink(missing_ok=True)
     proc = start_run(site)
     try:
-        wait_for(lambda: (site.out / "status.json").exists(), timeout=60, step=0.05)   # its first tick is done
+        wait_for(lambda: (site.root / "state" / "status.json").exists(), timeout=60, step=0.05)   # first tick done
         assert len(titles(site, "atom.xml")) == 50
         assert len(list((site.out / "articles").rglob("*.html"))) == 1500
     finally:
@@ -240,10 +231,10 @@ def test_kill_9_leaves_whole_files_and_the_next_start_carries_on(site):
         if proc.poll() is None:
             proc.kill()
     feeds_are_whole(site.out)                        # old or new, never half
-    (site.out / "status.json").unlink(missing_ok=True)
+    (site.root / "state" / "status.json").unlink(missing_ok=True)
     proc = start_run(site)                           # the lock died with the process
     try:
-        wait_for(lambda: (site.out / "status.json").exists(), timeout=60, step=0.05)
+        wait_for(lambda: (site.root / "state" / "status.json").exists(), timeout=60, step=0.05)
         assert len(titles(site, "wu-liu-zi-xun/gang-kou-hang-yun/atom.xml")) == 50
         assert len(list((site.out / "articles").rglob("*.html"))) == 1500
         assert not list(site.out.rglob("*.tmp"))

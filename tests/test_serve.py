@@ -110,11 +110,40 @@ def test_other_methods_are_refused(served):
     assert resp.status == 501
 
 
-def test_browsers_get_feeds_as_xml_so_the_xsl_view_applies(served):
-    _, host, port = served
+def test_browsers_get_the_category_page_and_readers_the_feed(served):
+    site, host, port = served
     browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-    resp, _ = request(host, port, "GET", "/rss.xml", {"Accept": browser})
-    assert resp.getheader("Content-Type") == "application/xml; charset=utf-8"
-    reader = "application/rss+xml, application/atom+xml, text/xml;q=0.9, */*;q=0.8"
-    resp, _ = request(host, port, "GET", "/rss.xml", {"Accept": reader})
-    assert resp.getheader("Content-Type") == "application/rss+xml; charset=utf-8"
+    resp, body = request(host, port, "GET", "/wu-liu-zi-xun/hang-ye-xin-wen/rss.xml", {"Accept": browser})
+    assert resp.getheader("Content-Type") == "text/html; charset=utf-8" and "Accept" in resp.getheader("Vary")
+    assert body == (site.out / "wu-liu-zi-xun/hang-ye-xin-wen/index.html").read_bytes()
+    assert resp.getheader("Content-Location") == "index.html"
+    for reader in ("application/rss+xml, application/atom+xml, text/xml;q=0.9, */*;q=0.8", "*/*", None,
+                   "application/xml, text/html;q=0.5", "text/html;q=abc, application/xml"):
+        resp, body = request(host, port, "GET", "/rss.xml", {"Accept": reader} if reader else {})
+        assert resp.getheader("Content-Type") == "application/rss+xml; charset=utf-8", reader
+        assert body == (site.out / "rss.xml").read_bytes()
+
+
+def test_an_archive_page_sends_a_browser_to_its_category_page(site):
+    text = site.config_path.read_text().replace("max_items = 50\n", "max_items = 2\narchive_page_size = 2\n")
+    site.config_path.write_text(text)
+    for n in range(1, 6):
+        site.write(f"a{n}.txt", dump("首頁 > 物流資訊 > 行業新聞", f"第{n}篇", f"2020/6/{n} 22:46:13", "來處"))
+    site.build()
+    server = FeedServer(site.out, ("127.0.0.1", 0)).start()
+    try:
+        host, port = server.httpd.server_address[:2]
+        path = "/wu-liu-zi-xun/hang-ye-xin-wen/archive/1.atom.xml"
+        resp, _ = request(host, port, "GET", path, {"Accept": "text/html,application/xml;q=0.9"})
+        assert resp.status == 302 and resp.getheader("Location") == "../index.html"
+        resp, body = request(host, port, "GET", path, {"Accept": "application/atom+xml"})
+        assert resp.status == 200 and body == (site.out / path.lstrip("/")).read_bytes()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("header", ["gzip;q=abc", "gzip;q=", ";;,", "gzip;q=0.5;x", "*;q=1e999"])
+def test_malformed_accept_encoding_is_not_an_error(served, header):
+    _, host, port = served
+    resp, _ = request(host, port, "GET", "/rss.xml", {"Accept-Encoding": header})
+    assert resp.status == 200

@@ -335,7 +335,7 @@ def test_the_xsl_view_renders_items_for_people(site):
         page = str(xslt(etree.parse(str(site.out / rel))))
         for e in site.feed(rel).entries:
             assert e.title in page
-        assert "這是一個訂閱源" in page and "https://news.example.com/feeds/" + rel in page
+        assert "这是一个订阅源" in page and "https://news.example.com/feeds/" + rel in page
 
 
 def test_summaries_only_and_size_cap(site):

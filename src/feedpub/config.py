@@ -36,6 +36,7 @@ class Site:
     copyright: str = ""
     icon: str | None = None          # a small square image URL (Atom icon, JSON Feed favicon)
     logo: str | None = None          # a larger image URL (RSS image, Atom logo, JSON Feed icon)
+    email: str | None = None         # the newsroom's address: RSS items then carry <author>
 
 
 FORMATS = ("rss", "atom", "json")
@@ -61,6 +62,7 @@ class WebSub:
 @dataclass(frozen=True)
 class Store:
     url: str
+    status_file: Path | None = None  # `feedpub run`'s status for monitoring (None: the store only)
 
 
 @dataclass(frozen=True)
@@ -234,7 +236,10 @@ def parse(data: dict, path: Path) -> Settings:
     r.known(data, "(top level)", {"site", "output", "store", "sources", "categories", "websub"})
 
     s = r.table(data, "site", {"title", "link", "feeds_url", "language", "timezone", "description", "author",
-                               "copyright", "icon", "logo"}, required=True)
+                               "copyright", "icon", "logo", "email"}, required=True)
+    email = r.str(s, "site", "email", "", nonempty=False) or None
+    if email is not None and not re.fullmatch(r"[^@\s()<>]+@[^@\s()<>]+\.[^@\s()<>]+", email):
+        raise r.fail("site.email", f"must be an email address such as newsroom@example.com, not {email!r}")
     site = Site(
         title=r.str(s, "site", "title"),
         link=r.url(s, "site", "link"),
@@ -246,6 +251,7 @@ def parse(data: dict, path: Path) -> Settings:
         copyright=r.str(s, "site", "copyright", "", nonempty=False),
         icon=r.url(s, "site", "icon") if "icon" in s else None,
         logo=r.url(s, "site", "logo") if "logo" in s else None,
+        email=email,
     )
 
     o = r.table(data, "output", {"dir", "max_items", "summary_length", "formats", "full_text", "max_bytes",
@@ -272,8 +278,19 @@ def parse(data: dict, path: Path) -> Settings:
         stylesheet=o.get("stylesheet", True),
     )
 
-    st = r.table(data, "store", {"url"})
-    store = Store(url=_store_url(r, r.str(st, "store", "url", "sqlite:///state/feedpub.db")))
+    st = r.table(data, "store", {"url", "status_file"})
+    store_url = _store_url(r, r.str(st, "store", "url", "sqlite:///state/feedpub.db"))
+    status_file = r.str(st, "store", "status_file", "", nonempty=False) if "status_file" in st else None
+    if status_file is None:
+        # Monitoring state stays beside the store, never in the published folder.
+        database = store_url[len("sqlite:///"):] if store_url.startswith("sqlite:///") else ""
+        status = Path(database).parent / "status.json" if database and database != ":memory:" else None
+    else:
+        status = r.local_path(status_file).resolve() if status_file else None
+    if status is not None and (status == output.dir or output.dir in status.parents):
+        raise r.fail("store.status_file", f"{status} is inside the output folder {output.dir}: anyone who reads "
+                                          f"the feeds would read the machine's host names, paths and errors")
+    store = Store(url=store_url, status_file=status)
 
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list) or not all(isinstance(x, dict) for x in raw_sources):

@@ -225,3 +225,19 @@ def remove_stale_temp_files(root: Path, older_than: float = 600.0) -> int:
         except OSError:
             pass
     return removed
+
+
+def remove_legacy_status(root: Path) -> bool:
+    """Remove the status.json that feedpub before 0.2 wrote into the output
+    folder (host names, pids, paths, errors: not for the public). Only a file
+    that is plainly that document goes."""
+    import json
+    path = root / "status.json"
+    try:
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    if not (isinstance(doc, dict) and set(doc) == {"sources", "processes"}):
+        return False
+    _unlink(str(path))
+    return True

@@ -23,7 +23,7 @@ from .config import Settings
 from .normalize.categories import key_of
 from .render import feeds as render_feeds
 from .render import pages, stylesheet
-from .render.layout import ARCHIVE_FORMATS, FORMATS, Channel, absolute, channels
+from .render.layout import ARCHIVE_FORMATS, FORMATS, OPML_FILES, Channel, absolute, channels
 from .store import Store, newest_first
 from .workers import cores, pool as worker_pool
 
@@ -69,6 +69,7 @@ class _Run:
         self.formats = settings.output.formats
         self._counts: dict | None = None
         self._places: dict | None = None
+        self._own: set[int] | None = None
         self.batch: publish.Batch | None = None
         self._archive_todo: list = []            # (channel, page) of closed pages still to write
 
@@ -222,34 +223,30 @@ class _Run:
             urls=urls or {f: self.url_of(ch.file(f)) for f in ("rss", "atom", "json")},
             language=s.site.language, author=s.site.author or s.site.title, copyright=s.site.copyright,
             icon=s.site.icon, logo=s.site.logo, ttl=self._ttl(), hubs=s.websub.hubs, stylesheet=xsl,
-            archive=archive, archive_links=links or {}, full_text=s.output.full_text)
+            archive=archive, archive_links=links or {}, full_text=s.output.full_text, email=s.site.email)
 
     def _channel(self, ch: Channel) -> None:
         s = self.settings
         closed = self.closed(ch)
-        # The newest max_items, plus any item not yet on a closed archive page
-        # (stored late with an old date): every item stays reachable.
-        rows = {item.id: (item, cats) for item, cats in self.store.newest(ch.category_pk, s.output.max_items)}
-        for item, cats in self.store.not_archived(ch.category_pk, closed * s.output.archive_page_size):
-            rows.setdefault(item.id, (item, cats))
-        entries = self._entries(sorted(rows.values(), key=lambda x: (x[0].published, x[0].id), reverse=True))
+        rows = current_items(self.store.not_archived(ch.category_pk, closed * s.output.archive_page_size),
+                             self.store.newest(ch.category_pk, s.output.max_items), s.output.max_items)
+        entries = self._entries(rows)
         links = {}
         if closed:
             links["prev-archive"] = {f: self.url_of(ch.archive(f, closed)) for f in ARCHIVE_FORMATS}
         info = self._info(ch, links=links)
-        for fmt in self.formats:
-            data, _ = render_feeds.render_capped(fmt, info, entries, self.zone, s.output.max_bytes)
+        for fmt, data in render_feeds.render_capped(self.formats, info, entries, self.zone,
+                                                    s.output.max_bytes).items():
             if self.put(ch.file(fmt), data):
                 self.result.changed_feeds.append(self.url_of(ch.file(fmt)))
         if ch.category_pk is not None:
             kids = [c for c in self.chans if c.parent_folder == ch.folder and c.category_pk is not None]
             self.put(ch.page, pages.category_page(
-                ch, self._chain(ch), kids, [(e.item, e.link) for e in entries], site_title=s.site.title,
+                ch, self._chain(ch), kids, [e.item for e in entries], site_title=s.site.title,
                 lang=s.site.language, zone=self.zone, url_of=self.url_of, formats=self.formats))
-            subtree = [c for c in self.chans if c.category_pk is not None
-                       and (c.folder == ch.folder or c.folder.startswith(ch.folder + "/"))]
-            self.put(ch.opml, pages.opml([self.chans[0]] + subtree, site_title=f"{s.site.title}: {ch.display}",
-                                         url_of=self.url_of, root=ch))
+            offered = pages.subscribable(self.chans, self.own(), root=ch)
+            self.put(ch.opml, pages.opml(self.chans, offered, title=f"{s.site.title}: {ch.display}",
+                                         label=self._feed_title, url_of=self.url_of))
 
     def _archives(self, ch: Channel, closed: int) -> None:
         """Note the closed pages of a channel not written yet (newest first,
@@ -295,28 +292,50 @@ class _Run:
             while len(rows) > SHARED_ITEMS:
                 rows.popitem(last=False)
             entries = self._entries(newest_first([rows[pk] for pk in pks if pk in rows]))
-            # next-archive is the URL page+1 will have: known now, so this page never changes
-            # (until page+1 is full it answers 404; walkers start at the current feed).
-            links = {"current": {f: self.url_of(ch.file(f)) for f in ARCHIVE_FORMATS},
-                     "next-archive": {f: self.url_of(ch.archive(f, page + 1)) for f in ARCHIVE_FORMATS}}
+            # No next-archive: when this page is written the next one may not exist
+            # yet, and a closed page never changes. RFC 5005 makes the link
+            # optional; walkers go from the current feed down prev-archive.
+            links = {"current": {f: self.url_of(ch.file(f)) for f in ARCHIVE_FORMATS}}
             if page > 1:
                 links["prev-archive"] = {f: self.url_of(ch.archive(f, page - 1)) for f in ARCHIVE_FORMATS}
             urls = {f: self.url_of(ch.archive(f, page)) for f in ARCHIVE_FORMATS}
             urls["json"] = ""
             info = self._info(ch, archive=True, links=links, urls=urls)
-            for fmt, data in render_feeds.rss_and_atom(info, entries, self.zone, shared).items():
+            for fmt, data in render_feeds.render_capped(ARCHIVE_FORMATS, info, entries, self.zone,
+                                                        self.settings.output.max_bytes, shared=shared,
+                                                        keep_all=True).items():
                 self.put(ch.archive(fmt, page), data, once=True)
 
     def _index(self, chans: list[Channel]) -> None:
         s = self.settings
         counts, newest = self.counts(), self.store.newest_times()
-        listed = [(c, counts.get(c.category_pk, 0), newest.get(c.category_pk)) for c in chans[1:]]
-        recent = self._entries(self.store.newest(None, 20))
+        listed = [(c, counts.get(c.category_pk, 0), newest.get(c.category_pk)) for c in pages.tree_order(chans)]
+        recent = [item for item, _ in self.store.newest(None, 20)]
+        xml_formats = [f for f in ("rss", "atom") if f in self.formats]
+        opml_files = {f: OPML_FILES[f] for f in xml_formats}
+        if xml_formats:
+            opml_files["all"] = OPML_FILES["all"]
         self.put("index.html", pages.index_page(
-            chans[0], listed, [(e.item, e.link) for e in recent], site_title=s.site.title,
+            chans[0], listed, recent, site_title=s.site.title,
             description=s.site.description, lang=s.site.language, zone=self.zone, url_of=self.url_of,
-            formats=self.formats))
-        self.put("feeds.opml", pages.opml(chans, site_title=s.site.title, url_of=self.url_of))
+            formats=self.formats, opml_files=opml_files))
+        offered = pages.subscribable(chans, self.own())
+        for fmt in xml_formats:
+            self.put(OPML_FILES[fmt], pages.opml(chans, offered, title=s.site.title, label=self._feed_title,
+                                                 url_of=self.url_of, fmt=fmt))
+        if xml_formats:
+            self.put(OPML_FILES["all"], pages.opml(chans, [chans[0]], title=s.site.title, label=self._feed_title,
+                                                   url_of=self.url_of, fmt=xml_formats[0]))
+
+    def own(self) -> set[int]:
+        """Categories with articles filed in them directly, read once per regeneration."""
+        if self._own is None:
+            self._own = self.store.with_own_articles()
+        return self._own
+
+    def _feed_title(self, ch: Channel) -> str:
+        title = self.settings.site.title
+        return f"{title}: {ch.display}" if ch.category_pk is not None else title
 
     # -- what every file depends on --------------------------------------------
     def _ttl(self) -> int | None:
@@ -334,6 +353,23 @@ class _Run:
         """... and from every category's name and place."""
         parts = [config] + [f"{c.key}|{c.path_label}|{c.folder}" for c in self.chans]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def current_items(unarchived: list, newest: list, max_items: int) -> list:
+    """What a current feed holds: `max_items` items, newest first.
+
+    Every item not yet on a closed archive page (fewer than a page: an old-
+    dated article stored late may be among them), then the newest of the
+    others: a walk from the current feed down `prev-archive` reaches every
+    item, and the feed never holds more than `max_items`. Both lists are
+    (item, categories), `newest` newest first.
+    """
+    rows = {item.id: (item, cats) for item, cats in unarchived}
+    for item, cats in newest:
+        if len(rows) >= max_items:
+            break
+        rows.setdefault(item.id, (item, cats))
+    return newest_first(rows.values())
 
 
 def _worker(settings: Settings, chans: list[Channel], url: str, authority: str, step: str,

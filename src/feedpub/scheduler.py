@@ -91,6 +91,8 @@ class Publisher:
                                                   **({"older_than": 0} if exclusive else {}))
         if removed:
             log.info("removed %d temporary file(s) left by an earlier process", removed)
+        if publish.remove_legacy_status(self.settings.output.dir):
+            log.info("removed status.json from the output folder (it now lives beside the store)")
         for source in self.settings.sources:
             self.scheduler.add_job(
                 self.tick, self._trigger(source), args=[source.name], id=f"gather:{source.name}",
@@ -297,20 +299,24 @@ class Publisher:
                      name, a["new"], a["updated"], a["unchanged"], len(summary.problems), summary.written, duration)
 
     def _write_status(self, changed: bool = True) -> None:
-        """`<output>/status.json`: the last success per source, for monitoring.
+        """The status file (beside the store, never in the published folder):
+        the last success per source, for monitoring.
 
         Its article counts are a COUNT over every origin: after a tick that
         changed nothing they are reused for up to a minute, so a quiet tick's
         cost does not grow with the archive."""
+        path = self.settings.store.status_file
+        if path is None:
+            return
         try:
             now = time.monotonic()
             if changed or self._counts is None or now - self._counts[0] > 60:
                 self._counts = (now, self.store.article_counts())
             data = status_document(self.store.status(self._counts[1]))
-            publish.write_if_changed(self.settings.output.dir, "status.json",
+            publish.write_if_changed(path.parent, path.name,
                                      json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode())
         except Exception as exc:
-            log.warning("could not write status.json: %s", exc)
+            log.warning("could not write %s: %s", path, exc)
 
     # -- foreground ----------------------------------------------------------
     def run_forever(self) -> int:

@@ -13,12 +13,13 @@ import gzip
 import hashlib
 import logging
 import os
+import posixpath
 import threading
 from functools import lru_cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from . import __version__
 
@@ -67,13 +68,64 @@ def _gzipped(path: str, mtime_ns: int, size: int) -> bytes:
     return gzip.compress(data, compresslevel=6, mtime=0)
 
 
-def _accepts_gzip(header: str | None) -> bool:
+def _media_ranges(header: str | None) -> list[tuple[str, float]]:
+    """An Accept-style header -> [(token, q)] in the order given; a malformed
+    q counts as 0 (a client's typo must not crash its request)."""
+    out = []
     for part in (header or "").split(","):
-        token, _, params = part.strip().partition(";")
-        if token.strip().lower() in ("gzip", "*"):
-            q = params.strip()
-            return not (q.startswith("q=") and float(q[2:] or 0) == 0)
+        token, *params = part.split(";")
+        token = token.strip().lower()
+        if not token:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = min(1.0, max(0.0, float(value)))
+                except ValueError:
+                    q = 0.0
+        out.append((token, q))
+    return out
+
+
+def _accepts_gzip(header: str | None) -> bool:
+    for token, q in _media_ranges(header):
+        if token in ("gzip", "*"):
+            return q > 0
     return False
+
+
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_XML_TYPES = ("application/xml", "text/xml")
+
+
+def wants_html(accept: str | None) -> bool:
+    """A person's browser navigating, not a feed reader: it prefers HTML to
+    XML and names no feed type (readers send feed types, */* or nothing)."""
+    ranges = _media_ranges(accept)
+    if any(token in _FEED_TYPES for token, _ in ranges):
+        return False
+
+    def best(types) -> tuple[float, int]:
+        found = [(q, -i) for i, (token, q) in enumerate(ranges) if token in types]
+        return max(found, default=(0.0, -len(ranges)))
+    html = best(_HTML_TYPES)
+    return html[0] > 0 and html > best(_XML_TYPES)
+
+
+def page_for_feed(rel: str) -> str | None:
+    """The HTML page that stands for a feed file in a browser: its category's
+    page (for an archive page too: people subscribe to the current feed)."""
+    folder, _, name = rel.rpartition("/")
+    if name in ("rss.xml", "atom.xml"):
+        pass
+    elif folder.rpartition("/")[2] == "archive" and name.endswith((".rss.xml", ".atom.xml")):
+        folder = folder.rpartition("/")[0]
+    else:
+        return None
+    return f"{folder}/index.html" if folder else "index.html"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -114,6 +166,21 @@ class Handler(BaseHTTPRequestHandler):
         if path is None:
             self.send_error(HTTPStatus.NOT_FOUND, "Not found")
             return
+        location = None
+        if self._browser():
+            # A feed opened in a browser: the category's page, which says how to
+            # subscribe (Chromium is removing XSLT, so the XSL view is a fallback).
+            feed = path.relative_to(self.root).as_posix()
+            rel = page_for_feed(feed)
+            page = self.root / rel if rel else None
+            if page is not None and page.is_file():
+                location = quote(posixpath.relpath(rel, posixpath.dirname(feed) or "."))
+                if posixpath.dirname(rel) != posixpath.dirname(feed):
+                    # An archive page: its category's page is elsewhere, and its
+                    # relative links must resolve from there, so send the browser there.
+                    self._redirect(location)
+                    return
+                path = page
         try:
             st = path.stat()
             data, etag = _load(str(path), st.st_mtime_ns, st.st_size)
@@ -145,17 +212,24 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "public, max-age=60")
         self.send_header("Vary", "Accept, Accept-Encoding")
         self.send_header("X-Content-Type-Options", "nosniff")
+        if location:
+            self.send_header("Content-Location", location)
         if use_gzip:
             self.send_header("Content-Encoding", "gzip")
         self.end_headers()
         if not head:
             self.wfile.write(body)
 
+    def _redirect(self, location: str) -> None:
+        self.send_response(HTTPStatus.FOUND)
+        self.send_header("Location", location)
+        self.send_header("Vary", "Accept, Accept-Encoding")
+        self.send_header("Cache-Control", "public, max-age=60")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def _browser(self) -> bool:
-        """A person's browser navigating (it asks for HTML first), not a feed reader."""
-        accept = self.headers.get("Accept", "")
-        return "text/html" in accept and "application/rss+xml" not in accept \
-            and "application/atom+xml" not in accept
+        return wants_html(self.headers.get("Accept"))
 
     def _not_modified(self, etag: str, mtime: int) -> bool:
         inm = self.headers.get("If-None-Match")

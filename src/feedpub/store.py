@@ -93,6 +93,7 @@ article_categories = sa.Table(
     sa.Column("place", sa.BigInteger),              # in the category's archive: set when first published
     sa.Index("ix_article_categories_newest", "category_pk", "published"),
     sa.Index("ix_article_categories_place", "category_pk", "place"),
+    sa.Index("ix_article_categories_direct", "category_pk", "direct"),
 )
 
 # Kept with the links (+1 when one is written, -1 when one goes): how many
@@ -222,7 +223,7 @@ def _alembic_config(conn):
 
 
 # The newest migration; tests/test_migrations.py checks it against Alembic's head.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 
 def _at_head(conn) -> bool:
@@ -334,6 +335,14 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(categories.c.pk, sa.type_coerce(newest, UTCDateTime)))
             return {pk: v if v.tzinfo else v.replace(tzinfo=timezone.utc) for pk, v in rows if v is not None}
+
+    def with_own_articles(self) -> set[int]:
+        """The categories that have articles filed in them directly (not only
+        through a subcategory): one index search per category."""
+        ac, c = article_categories.c, categories.c
+        q = sa.select(c.pk).where(sa.exists().where(ac.category_pk == c.pk, ac.direct))
+        with self.engine.connect() as conn:
+            return set(conn.execute(q).scalars())
 
     def article_count(self) -> int:
         with self.engine.connect() as conn:
@@ -741,7 +750,7 @@ class Transaction:
         self._set_origin(art, row.pk)
         if row.content_hash == art.content_hash:
             return Saved("unchanged", frozenset(), row.pk)
-        published = art.published or row.published
+        published = kept_published(row.published, row.dated, row.date_raw, art)
         updated = art.updated or max(art.gathered_at, row.updated, published)
         values = dict(title=art.title, summary=art.summary, body_html=art.body_html, author=art.author,
                       source_name=art.source_name, published=published, dated=row.dated or bool(art.published),
@@ -935,6 +944,18 @@ class Transaction:
                     taken.add(slug)
         self._cat_cache[key] = pk
         return pk
+
+
+def kept_published(stored: datetime, dated: bool, stored_raw: str | None, art: Article) -> datetime:
+    """An edited article's time: once resolved, it moves only when its own
+    written date changes (`3小時前` read again after a touch is the same time);
+    an undated one keeps the time it was first seen."""
+    if art.published is None:
+        return stored
+    if dated and stored_raw is not None and art.date_raw is not None \
+            and " ".join(stored_raw.split()) == " ".join(art.date_raw.split()):
+        return stored
+    return art.published
 
 
 def _next_place(conn: Connection) -> int:

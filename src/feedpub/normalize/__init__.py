@@ -34,8 +34,8 @@ def normalize(raw: RawArticle, *, now: datetime, summary_length: int = 200,
         title = title[:MAX_TITLE - 1].rstrip() + "…"
 
     zone = timestamps.zone(raw.timezone or "UTC")
-    published = _instant(raw.date, "date", zone, raw.gathered_at, now, warnings)
-    updated = _instant(raw.updated, "updated", zone, raw.gathered_at, now, warnings)
+    published, published_relative = _instant(raw.date, "date", zone, raw.gathered_at, now, warnings)
+    updated, updated_relative = _instant(raw.updated, "updated", zone, raw.gathered_at, now, warnings)
     if published and updated and updated < published:
         updated = None
 
@@ -72,7 +72,7 @@ def normalize(raw: RawArticle, *, now: datetime, summary_length: int = 200,
     content_hash = _digest("\x1f".join([
         text.fold(title), text.fold(body_text), text.fold(summary), author or "", source_name or "",
         "|".join(p.key for p in paths), url or "",
-        published.isoformat() if published else "", updated.isoformat() if updated else "",
+        _as_hashed(published, published_relative, raw.date), _as_hashed(updated, updated_relative, raw.updated),
     ]))
     article = Article(
         source=raw.source, location=raw.location, key=key, title=title, body_html=body, summary=summary,
@@ -84,18 +84,27 @@ def normalize(raw: RawArticle, *, now: datetime, summary_length: int = 200,
 
 
 def _instant(value: str | None, what: str, zone, gathered: datetime, now: datetime,
-             warnings: list[str]) -> datetime | None:
+             warnings: list[str]) -> tuple[datetime | None, bool]:
+    """The instant a date means, and whether it was read relative to the gathering."""
     if not value or not value.strip():
-        return None
+        return None, False
     try:
-        when = timestamps.parse(value, zone=zone, gathered_at=gathered)
+        when, relative = timestamps.parse_detail(value, zone=zone, gathered_at=gathered)
     except timestamps.TimestampError as exc:
         warnings.append(f"{what}: {exc}; treated as undated")
-        return None
+        return None, False
     if when > now + FUTURE_SLACK:
         warnings.append(f"{what} {value!r} is in the future ({when:%Y-%m-%dT%H:%M:%SZ}); treated as undated")
-        return None
-    return when
+        return None, False
+    return when, relative
+
+
+def _as_hashed(when: datetime | None, relative: bool, written: str | None) -> str:
+    """A date as the content hash sees it: a relative one (`3小時前`) by its
+    words, so reading the same file again later (a touch, a copy) is no edit."""
+    if when is None:
+        return ""
+    return "as written:" + " ".join(written.split()) if relative else when.isoformat()
 
 
 def _categories(raw: RawArticle, title: str, warnings: list[str]) -> list[CategoryPath]:

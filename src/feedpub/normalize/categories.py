@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 from ..model import CategoryPath
@@ -18,7 +19,7 @@ from .text import clean_line, fold
 
 _SEPARATORS = re.compile(r"\s*(?:>|›|»|＞|→|»|〉|>>)\s*")
 _HOME = {"首頁", "首页", "home", "主頁", "主页", "網站首頁", "网站首页", "首 頁", "index"}
-_MAX_LEVELS = 6
+_MAX_LEVELS = 10
 _MAX_LEVEL_CHARS = 60
 
 
@@ -34,22 +35,71 @@ def fold_level(level: str) -> str:
     return _to_simplified().convert(fold(level))
 
 
+# The page itself, named at the end of a breadcrumb instead of its title.
+_PAGE_WORDS = {"正文", "详情", "詳情", "內容", "内容", "正文內容", "正文内容", "详细内容", "詳細內容", "文章详情",
+               "文章詳情", "content", "details", "article"}
+
+
 def levels_from_breadcrumb(raw: str, title: str) -> list[str]:
-    """`首頁 > 物流資訊 > 行業新聞 > <title…>` -> ["物流資訊", "行業新聞"]."""
-    parts = [clean_line(p) for p in _SEPARATORS.split(clean_line(raw))]
-    parts = [p for p in parts if p]
+    """`首頁 > 物流資訊 > 行業新聞 > <title…>` -> ["物流資訊", "行業新聞"].
+
+    The trailing title is found however it was shortened or edited, and
+    even when it holds a separator itself (`港航快訊<script>…` splits at its
+    `>`): the shortest tail of the breadcrumb that resembles the title is it,
+    and only what comes before it can be a category.
+    """
+    text = clean_line(raw)
+    parts, starts, at = [], [], 0
+    for m in _SEPARATORS.finditer(text + ">"):
+        part = text[at:m.start()].strip()
+        if part:
+            parts.append(part)
+            starts.append(at)
+        at = m.end()
     while parts and parts[0].casefold() in _HOME:
-        parts = parts[1:]
-    if parts and _is_title(parts[-1], title):
+        parts, starts = parts[1:], starts[1:]
+    while parts and parts[-1].casefold() in _PAGE_WORDS:
+        parts, starts = parts[:-1], starts[:-1]
+    # The shortest tail that resembles the title by its start wins; only if
+    # none does, the shortest that resembles it as a whole (edited at the start).
+    found = {}
+    for i in range(len(parts) - 1, -1, -1):
+        found.setdefault(_likeness(text[starts[i]:], title), i)
+    best = max(found, default=0)
+    if best:
+        parts = parts[:found[best]]
+    while parts and parts[-1].casefold() in _PAGE_WORDS:
         parts = parts[:-1]
-    return parts
+    return [clean_line(p) for p in parts]
 
 
-def _is_title(level: str, title: str) -> bool:
-    """The last crumb is the article's own title, maybe cut short with … or ..."""
-    head = fold(level).rstrip(".…")
-    whole = fold(title)
-    return bool(head) and bool(whole) and (whole.startswith(head) or head.startswith(whole))
+_CUT = ".…。⋯\ufffd?？ "
+
+
+def _likeness(crumb: str, title: str) -> int:
+    """How surely this tail of a breadcrumb stands for the article's own title:
+    2 it starts like the title (whole, cut short with … or a broken last
+    character, or edited at its end), 1 it is much like it, 0 it is not."""
+    head = _to_simplified().convert(_SEPARATORS.sub(">", fold(crumb)))
+    whole = _to_simplified().convert(_SEPARATORS.sub(">", fold(title)))
+    marked = head != head.rstrip(_CUT)
+    head = head.rstrip(_CUT)
+    if not head or not whole:
+        return 0
+    if head.startswith(whole):
+        return 2
+    shared = 0
+    for a, b in zip(head, whole):
+        if a != b:
+            break
+        shared += 1
+    if shared == len(head):                       # a prefix of the title: cut short
+        return 2 if marked or len(head) >= 6 or 2 * len(head) >= len(whole) else 0
+    if marked and len(head) >= 4 and shared >= len(head) - 1:
+        return 2                                  # cut inside a character: the last one is junk
+    if shared >= 4 and 2 * shared >= len(head):   # the same start, edited since
+        return 2
+    return 1 if len(head) >= 6 and SequenceMatcher(None, head, whole).ratio() >= 0.7 else 0
 
 
 def levels_from_path(path: str) -> list[str]:

@@ -81,6 +81,13 @@ def parse(raw: str, *, zone: tzinfo, gathered_at: datetime) -> datetime:
     Raises TimestampError for text that is not a date, an impossible date
     (2020/13/45) or one outside the years a news article can have.
     """
+    return parse_detail(raw, zone=zone, gathered_at=gathered_at)[0]
+
+
+def parse_detail(raw: str, *, zone: tzinfo, gathered_at: datetime) -> tuple[datetime, bool]:
+    """`parse`, and whether the result depends on when it was gathered
+    (`3小時前`, `昨天 14:30`, `06-01`): such a date, once resolved, must not
+    move when the same words are read again later."""
     if gathered_at.tzinfo is None:
         raise ValueError("gathered_at must be aware")
     s = unicodedata.normalize("NFKC", raw).strip()
@@ -88,6 +95,7 @@ def parse(raw: str, *, zone: tzinfo, gathered_at: datetime) -> datetime:
     s = " ".join(_WEEKDAY.sub(" ", s).split())
     if not s:
         raise TimestampError("empty date")
+    relative = False
     for pattern, handler in _TABLE:
         m = pattern.match(s)
         if m:
@@ -95,12 +103,13 @@ def parse(raw: str, *, zone: tzinfo, gathered_at: datetime) -> datetime:
                 result = handler(m, zone, gathered_at)
             except (ValueError, OverflowError) as exc:
                 raise TimestampError(f"impossible date {raw!r}: {exc}") from None
+            relative = handler in _RELATIVE_HANDLERS
             break
     else:
         result = _fallback(s, raw, zone, gathered_at)
     if not MIN_YEAR <= result.year <= MAX_YEAR:
         raise TimestampError(f"absurd date {raw!r} (year {result.year})")
-    return result.astimezone(timezone.utc).replace(microsecond=0)
+    return result.astimezone(timezone.utc).replace(microsecond=0), relative
 
 
 def _hour(ampm: str | None, hour: int) -> int:
@@ -193,6 +202,10 @@ _TABLE: list[tuple[re.Pattern, Callable[[re.Match, tzinfo, datetime], datetime]]
     (_TIME_ONLY, _time_only),
     (_RFC822, _rfc822),
 ]
+
+
+# What these read depends on the moment of gathering, not only on the words.
+_RELATIVE_HANDLERS = {_relative, _now, _day_word, _no_year, _time_only}
 
 
 def _fallback(s: str, raw: str, z: tzinfo, gathered: datetime) -> datetime:

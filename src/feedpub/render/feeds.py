@@ -10,6 +10,7 @@ module, the stylesheet instruction) is added to its tree afterwards.
 
 from __future__ import annotations
 
+import html
 import json
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -46,6 +47,7 @@ class FeedInfo:
     archive: bool = False                     # an RFC 5005 archive document
     archive_links: dict = field(default_factory=dict)   # rel -> {format -> URL}
     full_text: bool = True
+    email: str | None = None                  # the newsroom's address: RSS <author> needs one
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ class _BuiltOnce(FeedEntry):
         return self._atom
 
 
-def _entry(e: Entry, zone: tzinfo, full_text: bool) -> FeedEntry:
+def _entry(e: Entry, zone: tzinfo, full_text: bool, email: str | None = None) -> FeedEntry:
     it = e.item
     fe = _BuiltOnce()
     fe.register_extension("dc", DcEntryExtension, atom=False, rss=True)
@@ -113,16 +115,28 @@ def _entry(e: Entry, zone: tzinfo, full_text: bool) -> FeedEntry:
     fe.published(published)
     fe.pubDate(published)
     fe.updated(it.updated.astimezone(zone))
-    if it.summary:
-        fe.summary(it.summary)
-    if it.body_html and full_text:
+    with_content = bool(it.body_html and full_text)
+    if with_content:
         fe.content(it.body_html, type="html")
+    if it.summary:
+        if not with_content:
+            # Atom: a summary beside the full content is what some readers
+            # (rss2email) show instead of it; without content, it is the text.
+            fe.summary(it.summary)
+        # RSS readers render <description> as HTML: the plain-text summary is
+        # escaped, so `1 < 2` or a `<img onerror=…>` in the text stays text.
+        # feedgen's setters tie RSS's description to Atom's summary or
+        # content; this sets the RSS one alone (feedgen's version is bounded).
+        fe._FeedEntry__rss_description = html.escape(it.summary, quote=False)
     for path in e.categories:
         fe.category(term=path, label=path.replace("/", " › "))
     who = it.author or it.source_name
     if who:
-        fe.author({"name": who})
-        fe.dc.dc_creator(who)
+        # RSS <author> must be an email address (the W3C validator refuses a
+        # name): with one configured it carries it, else dc:creator the name.
+        fe.author({"name": who, "email": email} if email else {"name": who})
+        if not email:
+            fe.dc.dc_creator(who)
     return fe
 
 
@@ -150,10 +164,10 @@ def _generator(info: FeedInfo, entries: list[Entry], zone: tzinfo,
     fg.lastBuildDate((last or datetime(1970, 1, 1, tzinfo=timezone.utc)).astimezone(zone))
     for e in entries:
         if shared is None:
-            fe = _entry(e, zone, info.full_text)
+            fe = _entry(e, zone, info.full_text, info.email)
         else:
             fe = shared.get((e.item.id, e.link, e.categories, info.full_text),
-                            lambda e=e: _entry(e, zone, info.full_text))
+                            lambda e=e: _entry(e, zone, info.full_text, info.email))
         fg.add_entry(fe, order="append")      # the dc extension is already on it
     return fg
 
@@ -264,6 +278,7 @@ def json_feed(info: FeedInfo, entries: list[Entry], zone: tzinfo) -> bytes:
         "description": info.description or info.title,
         "language": info.language,
         "authors": [{"name": info.author}],
+        "author": {"name": info.author},
     }
     if info.logo:
         feed["icon"] = info.logo
@@ -286,6 +301,7 @@ def json_feed(info: FeedInfo, entries: list[Entry], zone: tzinfo) -> bytes:
         who = it.author or it.source_name
         if who:
             item["authors"] = [{"name": who}]
+            item["author"] = {"name": who}          # JSON Feed 1.0's field: what 1.0 readers (atoma) read
         if e.categories:
             item["tags"] = list(e.categories)
         item["language"] = info.language
@@ -297,22 +313,42 @@ def json_feed(info: FeedInfo, entries: list[Entry], zone: tzinfo) -> bytes:
 RENDERERS = {"rss": rss, "atom": atom, "json": json_feed}
 
 
-def render_capped(fmt: str, info: FeedInfo, entries: list[Entry], zone: tzinfo, max_bytes: int) -> tuple[bytes, int]:
-    """Render, dropping items from the end until the file fits in max_bytes.
+def render_capped(formats, info: FeedInfo, entries: list[Entry], zone: tzinfo, max_bytes: int, *,
+                  shared: SharedEntries | None = None, keep_all: bool = False) -> dict[str, bytes]:
+    """Every format of one feed, none larger than `max_bytes`: the one render
+    path of current feeds and archive pages alike.
 
-    Returns the bytes and how many entries made it (the rest stay in archives).
+    A file too big first carries its giant articles (a tenth of the cap or
+    more) with their summary and link only, so one article cannot push every
+    other one out. Then a current feed drops items from its end (they stay in
+    the archives); an archive page, which must hold its items, carries them
+    all summary-only instead.
     """
-    render = RENDERERS[fmt]
-    data = render(info, entries, zone)
-    if len(data) > max_bytes:
-        # One giant article must not push every other one out: it goes with its
-        # summary and link only. Then, if still too big, drop from the end.
+    out = _render(formats, info, entries, zone, shared)
+    for fmt in [f for f in formats if len(out[f]) > max_bytes]:
         limit = max_bytes // 10
-        entries = [replace(e, item=replace(e.item, body_html="")) if len(e.item.body_html.encode()) > limit else e
+        trimmed = [replace(e, item=replace(e.item, body_html="")) if len(e.item.body_html.encode()) > limit else e
                    for e in entries]
-        data = render(info, entries, zone)
-    n = len(entries)
-    while len(data) > max_bytes and n > 1:
-        n = min(n - 1, max(1, int(n * max_bytes / len(data) * 0.97)))
-        data = render(info, entries[:n], zone)
-    return data, n
+        data = _render([fmt], info, trimmed, zone)[fmt]
+        if len(data) > max_bytes and keep_all:
+            data = _render([fmt], replace(info, full_text=False), trimmed, zone)[fmt]
+        n = len(trimmed)
+        while len(data) > max_bytes and n > 1 and not keep_all:
+            n = min(n - 1, max(1, int(n * max_bytes / len(data) * 0.97)))
+            data = _render([fmt], info, trimmed[:n], zone)[fmt]
+        out[fmt] = data
+    return out
+
+
+def _render(formats, info: FeedInfo, entries: list[Entry], zone: tzinfo,
+            shared: SharedEntries | None = None) -> dict[str, bytes]:
+    out = {}
+    if "rss" in formats or "atom" in formats:
+        fg = _generator(info, entries, zone, shared)
+        if "rss" in formats:
+            out["rss"] = _rss(fg, info)
+        if "atom" in formats:
+            out["atom"] = _atom(fg, info)
+    if "json" in formats:
+        out["json"] = json_feed(info, entries, zone)
+    return out

@@ -16,6 +16,10 @@ from ..store import CategoryRow
 
 FORMATS = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}
 ARCHIVE_FORMATS = ("rss", "atom")       # RFC 5005 is about XML feeds
+# The OPML files at the top: one feed per category in RSS (the one to import),
+# the same in Atom, and the all-articles feed alone (never beside the others:
+# its items are theirs too, and readers would show each article twice).
+OPML_FILES = {"rss": "feeds.opml", "atom": "feeds-atom.opml", "all": "everything.opml"}
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,16 @@
 """The XSL view: a feed opened in a browser reads as a page, not as markup.
 
 One stylesheet serves RSS and Atom. It explains what a feed is and how to
-subscribe, in Chinese when the feed's language is Chinese and in English
-otherwise, then lists the items. The feed itself stays a valid feed: the
+subscribe (in the feed's language: simplified or traditional Chinese, else
+English; for an archive page, the current feed's address), then lists the items. The feed itself stays a valid feed: the
 `<?xml-stylesheet?>` instruction is ignored by readers.
 """
 
 from __future__ import annotations
+
+from html import escape
+
+from .pages import WORDS
 
 _XSL = r"""<?xml version="1.0" encoding="UTF-8"?>
 <xsl:stylesheet version="1.0"
@@ -17,10 +21,21 @@ _XSL = r"""<?xml version="1.0" encoding="UTF-8"?>
       doctype-system="about:legacy-compat"/>
 
   <xsl:variable name="lang" select="string((/rss/channel/language | /atom:feed/@xml:lang)[1])"/>
-  <xsl:variable name="zh" select="starts-with($lang, 'zh')"/>
+  <xsl:variable name="lc" select="translate($lang, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ_', 'abcdefghijklmnopqrstuvwxyz-')"/>
+  <xsl:variable name="zh" select="$lc = 'zh' or starts-with($lc, 'zh-')"/>
+  <xsl:variable name="hant" select="$zh and (contains($lc, '-hant') or contains($lc, '-tw') or contains($lc, '-hk') or contains($lc, '-mo'))"/>
   <xsl:variable name="title" select="string((/rss/channel/title | /atom:feed/atom:title)[1])"/>
-  <xsl:variable name="self"
+  <!-- An archive page is subscribed to through its current feed, never by its own URL. -->
+  <xsl:variable name="current"
+      select="string((/rss/channel/atom:link[@rel='current']/@href | /atom:feed/atom:link[@rel='current']/@href)[1])"/>
+  <xsl:variable name="own"
       select="string((/rss/channel/atom:link[@rel='self']/@href | /atom:feed/atom:link[@rel='self']/@href)[1])"/>
+  <xsl:variable name="self">
+    <xsl:choose>
+      <xsl:when test="$current != ''"><xsl:value-of select="$current"/></xsl:when>
+      <xsl:otherwise><xsl:value-of select="$own"/></xsl:otherwise>
+    </xsl:choose>
+  </xsl:variable>
   <xsl:variable name="home"
       select="string((/rss/channel/link | /atom:feed/atom:link[@rel='alternate']/@href)[1])"/>
 
@@ -41,14 +56,9 @@ _XSL = r"""<?xml version="1.0" encoding="UTF-8"?>
       <body>
         <div class="note">
           <xsl:choose>
-            <xsl:when test="$zh">
-              <p><strong>這是一個訂閱源（RSS/Atom）。</strong>把下面的網址複製到你的閱讀器
-              （如 NetNewsWire、Feedly、Thunderbird、newsboat），即可在新文章發佈時收到更新。</p>
-            </xsl:when>
-            <xsl:otherwise>
-              <p><strong>This is a web feed.</strong> Copy its address into your feed reader
-              (NetNewsWire, Feedly, Thunderbird, newsboat …) to get new articles as they are published.</p>
-            </xsl:otherwise>
+            <xsl:when test="$hant"><p>@@zh-Hant@@</p></xsl:when>
+            <xsl:when test="$zh"><p>@@zh-Hans@@</p></xsl:when>
+            <xsl:otherwise><p>@@en@@</p></xsl:otherwise>
           </xsl:choose>
           <p><code><xsl:value-of select="$self"/></code></p>
         </div>
@@ -78,4 +88,7 @@ _XSL = r"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 def xsl() -> bytes:
-    return _XSL.encode("utf-8")
+    text = _XSL
+    for script, w in WORDS.items():
+        text = text.replace(f"@@{script}@@", escape(w["note"]))
+    return text.encode("utf-8")

@@ -14,6 +14,7 @@ import re
 import stat
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 from ..config import Source
 from ..model import RawArticle
@@ -92,7 +93,7 @@ class FolderSource:
             if any(p.startswith(".") or p in ("", "..") for p in parts) or not _article_name(parts[-1], exts):
                 continue
             try:
-                st = os.stat(os.path.join(self.root, location), follow_symlinks=False)
+                st = os.stat(os.path.join(self.root, location))   # a link: `read` decides if it may be read
             except OSError:
                 continue                      # gone again: nothing to read
             if stat.S_ISREG(st.st_mode):
@@ -118,13 +119,24 @@ class FolderSource:
                 moving.append(state.location)
         return ready, moving
 
+    def inside(self, path) -> str:
+        """The real path of a file of this folder, once symbolic links are
+        resolved; a link that leads out of the folder is refused, never read
+        (`ln -s /etc/passwd inbox/leak.txt` must not publish the password file)."""
+        root = os.path.realpath(self.root)
+        real = os.path.realpath(path)
+        if os.path.commonpath([root, real]) != root:
+            raise SourceError(f"a symbolic link to {real}, outside the folder {root}: not read")
+        return real
+
     def read(self, state: FileState) -> list[RawArticle]:
         """Read one file into its articles, or raise SourceError."""
         path = self.root / state.location
         if state.size > MAX_BYTES:
             raise SourceError(f"file is {state.size:,} bytes, more than the {MAX_BYTES:,} an article may have")
+        real = self.inside(path)
         try:
-            data = path.read_bytes()
+            data = Path(real).read_bytes()
         except OSError as exc:
             raise SourceError(f"cannot read: {exc.strerror or exc}") from None
         ext = path.suffix.lower()
