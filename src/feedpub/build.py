@@ -21,10 +21,12 @@ from typing import Iterator
 from .config import Settings
 from .model import Article, Problem
 from .normalize import normalize
-from .regenerate import PENDING, regenerate
+from .regenerate import regenerate
 from .sources import SourceError
 from .sources.folder import FolderSource
-from .store import Store, id_authority
+import sqlalchemy as sa
+
+from .store import Store, StoreError, id_authority
 from .workers import cores, pool as worker_pool
 
 log = logging.getLogger("feedpub")
@@ -102,6 +104,9 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
         summary.written, summary.unchanged = result.written, result.unchanged
         summary.changed_feeds = result.changed_feeds
         return summary
+    except sa.exc.SQLAlchemyError as exc:        # the store failed under us (disk, corruption, connection)
+        raise StoreError(f"the store {store.safe_url} failed: {exc.__class__.__name__}: "
+                         f"{getattr(exc, 'orig', None) or exc}") from None
     finally:
         if own_store:
             store.close()
@@ -342,7 +347,7 @@ def _store_reads(tx, token: str, now: datetime, source: str, reads: list[_Read],
             tx.clear_problems(source, read.location)       # a file read again starts with a clean slate
     saved = tx.save_many([a for read in reads for a in read.articles], now)
     if any(s.outcome != "unchanged" for s in saved):
-        tx.set_meta(PENDING, token)                        # a crash before publish: render all next time
+        tx.add_pending(token)                              # a crash before publish: render all next time
     for read in reads:
         for p in read.problems:
             tx.record_problem(p, now)

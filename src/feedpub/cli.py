@@ -1,7 +1,12 @@
 """The command line: `feedpub check` and `feedpub build`.
 
-Exit status: 0 done (problems with single files are reported, not fatal),
-2 the configuration or the store cannot be used.
+Exit status: 0 done (problems with single files or pages are reported, not
+fatal); 1 `feedpub try` could not fetch its page; 2 the configuration cannot
+be used (a wrong key or value, a store URL without its dialect or driver, a
+store behind this feedpub's schema, a store another `feedpub run` holds);
+3 the store or the output folder cannot be used right now (read-only, full,
+corrupt, unreachable): one message naming the path and the reason, and the
+feeds already published are left as they were.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from . import __version__, config, publish
 from .build import build
 from .normalize import categories as cat_rules
 from .sources.folder import FolderSource
-from .store import StoreError
+from .publish import PublishError
+from .store import StoreBehind, StoreConfigError, StoreError, StoreLocked
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,9 +83,15 @@ def main(argv: list[str] | None = None) -> int:
         if settings.websub.hubs and summary.changed_feeds:
             from .websub import ping
             ping(settings.websub.hubs, summary.changed_feeds)
-    except StoreError as exc:
+    except (StoreConfigError, StoreBehind, StoreLocked) as exc:
         print(f"feedpub: {exc}", file=sys.stderr)
         return 2
+    except StoreError as exc:
+        print(f"feedpub: {exc}", file=sys.stderr)
+        return 3
+    except PublishError as exc:
+        print(f"feedpub: cannot publish: {exc} (the feeds already there are unchanged)", file=sys.stderr)
+        return 3
     print(summary.line())
     print(f"feeds in {settings.output.dir}")
     return 0
@@ -93,14 +105,25 @@ def _check(settings: config.Settings) -> int:
     from .normalize import normalize
     from .sources import SourceError
 
+    from .publish import output_problem
+    from .store import probe
+
     print(f"configuration {settings.path}: OK")
     print(f"site: {settings.site.title} <{settings.site.link}>, feeds at {settings.site.feeds_url}")
-    print(f"output: {settings.output.dir} (newest {settings.output.max_items} per feed)")
-    print(f"store: {settings.store.url}")
+    problems = 0
+    trouble = output_problem(settings.output.dir)
+    print(f"output: {settings.output.dir} (newest {settings.output.max_items} per feed)"
+          + (f"\n  problem: {trouble}" if trouble else ""))
+    fatal = bool(trouble)
+    try:
+        print(f"store: {probe(settings.store.url)}")
+    except StoreError as exc:
+        print(f"store: {settings.store.url}\n  problem: {exc}")
+        fatal = True
+    problems += fatal
     now = datetime.now(timezone.utc)
     tally: Counter = Counter()
     shown: dict[str, tuple[str, str]] = {}
-    problems = 0
     for src in settings.sources:
         if src.type == "web":
             print(f"source {src.name!r}: web, {len(src.web.start)} listing page(s) "
@@ -136,7 +159,7 @@ def _check(settings: config.Settings) -> int:
         print(f"  {ov.title if ov and ov.title else display}  ->  {ov.slug if ov and ov.slug else slug}/"
               f"  ({tally[key]} article(s))")
     print(f"problems: {problems}")
-    return 0
+    return 3 if fatal else 0
 
 
 def _run(settings: config.Settings, args) -> int:

@@ -35,7 +35,7 @@ def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
     target = _inside(root, rel)
     if _holds(target, data):
         return False
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(target.parent)
     tmp = _temp_copy(target, data, fsync=True)
     try:
         os.replace(tmp, target)
@@ -44,6 +44,16 @@ def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
         raise PublishError(f"{target}: cannot write: {exc.strerror or exc}") from None
     _fsync_dir(target.parent)
     return True
+
+
+def make_folder(folder: Path) -> None:
+    """mkdir -p, failing with a PublishError that names the folder and why."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise PublishError(f"{folder}: cannot be a folder: a file of that name is in the way") from None
+    except OSError as exc:
+        raise PublishError(f"{folder}: cannot create the folder: {exc.strerror or exc}") from None
 
 
 def _holds(target: Path, data: bytes) -> bool:
@@ -99,7 +109,7 @@ class Batch:
             self.unchanged += 1
             return False
         if target.parent not in self._made:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_folder(target.parent)
             self._made.add(target.parent)
         self._pending.append((_temp_copy(target, data, fsync=False), target))
         self.written += 1
@@ -241,3 +251,26 @@ def remove_legacy_status(root: Path) -> bool:
         return False
     _unlink(str(path))
     return True
+
+
+def output_problem(root: Path, room: int = 10 * 1024 * 1024) -> str | None:
+    """What would stop a build from publishing into `root`, or None (for
+    `feedpub check`: nothing is written to find out)."""
+    folder = root
+    while not folder.exists():
+        if folder.parent == folder:
+            return f"{root}: no existing folder above it"
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder}: a file is where the output folder (or one above it) should be"
+    try:
+        st = os.statvfs(folder)
+    except OSError as exc:
+        return f"{folder}: {exc.strerror or exc}"
+    if st.f_flag & os.ST_RDONLY:
+        return f"{folder}: on a read-only file system"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{folder}: not writable by this user"
+    if st.f_bavail * st.f_frsize < room:
+        return f"{folder}: only {st.f_bavail * st.f_frsize:,} bytes free"
+    return None

@@ -29,7 +29,6 @@ from .workers import cores, pool as worker_pool
 
 FINGERPRINT = "render_fingerprint"
 CONFIG_FINGERPRINT = "render_config"
-PENDING = "publish_pending"
 # Items (rows and feed entries) kept while archive pages are written: more than
 # the span of archive order one category's page covers (~50 pages x 50 items).
 SHARED_ITEMS = 4000
@@ -112,10 +111,10 @@ class _Run:
         self.by_folder = {c.folder: c for c in chans if c.category_pk is not None}
 
     def run(self, changed_categories, changed_articles, token) -> Result:
-        self.out.mkdir(parents=True, exist_ok=True)
+        publish.make_folder(self.out)
         config = self._config_fingerprint()
-        pending = self.store.get_meta(PENDING)
-        foreign_pending = bool(pending) and pending != token
+        pending = self.store.pending()
+        foreign_pending = bool(pending - {token})          # a crashed or failed run's changes
         quiet = changed_categories is not None and changed_articles is not None \
             and not changed_categories and not changed_articles
         if quiet and not foreign_pending and self.store.get_meta(CONFIG_FINGERPRINT) == config \
@@ -145,8 +144,7 @@ class _Run:
                 self.put("feed.xsl", stylesheet.xsl())
         self.store.set_meta(FINGERPRINT, fingerprint)
         self.store.set_meta(CONFIG_FINGERPRINT, config)
-        if pending:
-            self.store.set_meta(PENDING, "")
+        self.store.published(pending)
         return self.result
 
     def _article_pages(self, pks: list[int]) -> None:

@@ -210,7 +210,12 @@ class StoreBehind(StoreError):
     """The store's schema is older than this feedpub's: `feedpub migrate`."""
 
 
+class StoreConfigError(StoreError):
+    """`[store] url` names a database feedpub cannot talk to (no such dialect, no driver)."""
+
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+PENDING = "publish_pending"      # meta: tokens of gathers whose changes are not published yet
 _SCHEMA_LOCK = 0x66656564707562  # "feedpub"
 
 
@@ -267,8 +272,23 @@ class Store:
         self.url = url
         self.id_authority = id_authority
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = sa.create_engine(url)
+            folder = Path(url[len("sqlite:///"):]).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the store's folder {folder}: {exc.strerror or exc}") from None
+        try:
+            self.engine: Engine = sa.create_engine(url)
+        except sa.exc.NoSuchModuleError:
+            raise StoreConfigError(
+                f"store.url: {_safe_url(url)}: SQLAlchemy has no such database dialect (feedpub is tested with "
+                f"sqlite:///…, postgresql+psycopg://… and mysql+pymysql://…)") from None
+        except ImportError as exc:
+            raise StoreConfigError(
+                f"store.url: {_safe_url(url)}: its database driver is not installed ({exc}); for PostgreSQL "
+                f"use postgresql+psycopg:// with `pip install -e '.[postgresql]'`") from None
+        except sa.exc.ArgumentError as exc:
+            raise StoreConfigError(f"store.url: {_safe_url(url)}: {exc}") from None
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
@@ -293,6 +313,10 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def safe_url(self) -> str:
+        return _safe_url(self.url)
 
     @property
     def shareable(self) -> bool:
@@ -481,6 +505,22 @@ class Store:
         with self.transaction() as tx:
             tx.set_meta(name, value)
 
+    # -- what is stored but not yet published --------------------------------
+    def pending(self) -> set[str]:
+        """The tokens of the gathers that stored changes no regeneration has
+        published yet (a crash or a failed publish leaves its token here)."""
+        return set((self.get_meta(PENDING) or "").split())
+
+    def published(self, tokens: set[str]) -> None:
+        """A regeneration published what these gathers stored: forget them,
+        and only them (a gather may have added its token meanwhile)."""
+        if not tokens:
+            return
+        with self.engine.begin() as conn:
+            for token in sorted(tokens):
+                conn.execute(meta.update().where(meta.c.name == PENDING)     # as feedpub < 0.2 wrote it: alone
+                             .values(value=sa.func.trim(sa.func.replace(" " + meta.c.value, " " + token, ""))))
+
     # -- scheduler state ---------------------------------------------------
     def record_run(self, source: str, *, ended: datetime, duration: float, new: int = 0, updated: int = 0,
                    problems: int = 0, error: str | None = None, next_run: datetime | None = None) -> int:
@@ -648,6 +688,42 @@ class RunLock:
         self.release()
 
 
+def probe(url: str) -> str:
+    """What opening the store at `url` would meet, without creating or
+    changing anything (for `feedpub check`). Raises StoreError."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = Path(url[len("sqlite:///"):])
+        if not path.exists():
+            folder = next((p for p in [path.parent, *path.parent.parents] if p.exists()), None)
+            if folder is None or not os.access(folder, os.W_OK) or _read_only(folder):
+                raise StoreError(f"cannot create the store {path}: {folder} is not writable")
+            return f"{path} does not exist yet; the first build creates it"
+    try:
+        engine = sa.create_engine(url)
+    except (sa.exc.NoSuchModuleError, ImportError, sa.exc.ArgumentError) as exc:
+        raise StoreConfigError(f"store.url: {_safe_url(url)}: {exc}") from None
+    try:
+        with engine.connect() as conn:
+            if _at_head(conn):
+                return f"{_safe_url(url)}: at schema revision {HEAD_REVISION}"
+            tables = sa.inspect(conn).get_table_names()
+            if not tables:
+                return f"{_safe_url(url)}: empty; the first build creates the schema"
+            raise StoreBehind(f"the store {_safe_url(url)} is behind this feedpub's schema: run `feedpub migrate`")
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(f"cannot open store {_safe_url(url)}: {exc.__class__.__name__}: "
+                         f"{getattr(exc, 'orig', None) or exc}") from None
+    finally:
+        engine.dispose()
+
+
+def _read_only(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
@@ -678,6 +754,17 @@ class Transaction:
     def set_meta(self, name: str, value: str) -> None:
         if self.conn.execute(sa.update(meta).where(meta.c.name == name).values(value=value)).rowcount == 0:
             self.conn.execute(meta.insert().values(name=name, value=value))
+
+    def add_pending(self, token: str) -> None:
+        """Note that this gather stored changes not yet published. Tokens
+        accumulate (one statement, so concurrent gathers cannot lose one):
+        a gather after a crash must not hide the crashed one's changes."""
+        _insert_or_nothing(self.conn, meta, dict(name=PENDING, value=""), returning=False)
+        self.conn.execute(meta.update().where(meta.c.name == PENDING,
+                                              sa.func.instr(meta.c.value, token) == 0
+                                              if self.conn.dialect.name == "sqlite" else
+                                              sa.func.strpos(meta.c.value, token) == 0)
+                          .values(value=meta.c.value + " " + token))
 
     # -- files seen ------------------------------------------------------
     def forget_cache(self) -> None:

@@ -127,19 +127,43 @@ def _entry_fields(d: dict[str, Any], where: str) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
+MAX_FRONT_MATTER = 64 * 1024
+
+
+def _refuse_aliases(data) -> None:
+    """YAML anchors and aliases make one node stand in many places: a few
+    hundred bytes (a "billion laughs") expand to gigabytes once anything
+    walks or prints them. An article's fields never need them: any node met
+    twice is refused, before anything expands it."""
+    seen: set[int] = set()
+    todo = [data]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (dict, list)):
+            if id(node) in seen:
+                raise FormatError("front matter uses YAML aliases (*name), which article fields never need")
+            seen.add(id(node))
+            todo.extend(node.values() if isinstance(node, dict) else node)
+
+
 def parse_markdown(text: str) -> list[dict[str, Any]]:
     """Markdown with YAML front matter between '---' lines."""
     meta: dict[str, Any] = {}
     body = text.lstrip("\ufeff")
     m = re.match(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", body, re.S)
     if m:
+        front = m.group(1)
+        if len(front) > MAX_FRONT_MATTER:
+            raise FormatError(f"front matter is {len(front):,} characters, more than the {MAX_FRONT_MATTER:,} "
+                              f"an article's fields need")
         try:
             # BaseLoader keeps every scalar a string: dates stay as written.
-            meta = yaml.load(m.group(1), Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader)) or {}
+            meta = yaml.load(front, Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader)) or {}
         except yaml.YAMLError as exc:
             raise FormatError(f"front matter is not valid YAML: {str(exc).splitlines()[0]}") from None
         if not isinstance(meta, dict):
             raise FormatError("front matter must be a mapping of fields")
+        _refuse_aliases(meta)
         body = body[m.end():]
     fields = _entry_fields(meta, "front matter")
     if "title" not in fields:
