@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import textwrap
 import time
 from dataclasses import dataclass
@@ -75,6 +78,22 @@ class Site:
         """Every output file's bytes and mtime."""
         return {p.relative_to(self.out).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
                 for p in sorted(self.out.rglob("*")) if p.is_file()}
+
+
+def peak_build(config_path) -> dict:
+    """Build in a fresh process; its problems, new articles and peak memory (KB)."""
+    probe = textwrap.dedent(f"""
+        import json, resource
+        from feedpub import config
+        from feedpub.build import build
+        s = build(config.load({str(config_path)!r}))
+        print(json.dumps({{"problems": [[p.location, p.reason] for p in s.problems],
+                          "new": s.articles["new"],
+                          "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+    """)
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 PG_ADMIN = os.environ.get("FEEDPUB_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -13,7 +13,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from conftest import dump, make_site
+from conftest import dump, make_site, peak_build
 from feedpub.build import build
 
 HYXW = "首頁 > 物流資訊 > 行業新聞"
@@ -81,35 +81,19 @@ def test_a_failed_publish_is_published_by_the_next_run(site):
     everything_published(site, {"甲", "乙", "丙"})
 
 
-def _peak_build(config_path) -> dict:
-    """Build in a fresh process; its problems, new articles and peak memory (KB)."""
-    probe = textwrap.dedent(f"""
-        import json, resource
-        from feedpub import config
-        from feedpub.build import build
-        s = build(config.load({str(config_path)!r}))
-        print(json.dumps({{"problems": [[p.location, p.reason] for p in s.problems],
-                          "new": s.articles["new"],
-                          "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
-    """)
-    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout.strip().splitlines()[-1])
-
-
 def test_a_yaml_bomb_is_one_problem_in_little_memory(site, tmp_path):
     good = dump(HYXW, "好文章", "2020/6/1 10:00:00", "來處")
     (tmp_path / "baseline").mkdir()
     baseline_site = make_site(tmp_path / "baseline")
     baseline_site.write("good.txt", good)
-    baseline = _peak_build(baseline_site.config_path)["rss_kb"]    # imports, dictionaries: the same for any build
+    baseline = peak_build(baseline_site.config_path)["rss_kb"]    # imports, dictionaries: the same for any build
 
     laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for prev, name in zip("abcdefgh", "bcdefghi"):
         laughs.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
     site.write("bomb.md", "---\n" + "\n".join(laughs) + "\ntitle: bomb\ncategories: *i\n---\nbody\n")
     site.write("good.txt", good)
-    result = _peak_build(site.config_path)
+    result = peak_build(site.config_path)
     assert result["new"] == 1 and [p[0] for p in result["problems"]] == ["bomb.md"]
     assert "alias" in result["problems"][0][1]
     assert result["rss_kb"] - baseline < 20 * 1024                  # the bomb costs (next to) nothing

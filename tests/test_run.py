@@ -134,9 +134,12 @@ def test_a_failing_source_does_not_stop_another(site, publisher_for):
     try:
         drop(site, "a.txt", "照常發佈")
         wait_for(lambda: "照常發佈" in titles(site), timeout=5)
-        rows = {r["source"]: r for r in p.store.status()["sources"]}
-        wait_for(lambda: {r["source"]: r for r in p.store.status()["sources"]}.get("other", {}).get("failures"))
-        rows = {r["source"]: r for r in p.store.status()["sources"]}
+
+        def status():
+            return {r["source"]: r for r in p.store.status()["sources"]}
+        # sources tick side by side: wait until each has recorded a run
+        wait_for(lambda: status().get("other", {}).get("failures") and status().get("inbox", {}).get("last_success"))
+        rows = status()
         assert "does not exist" in rows["other"]["last_error"]
         assert rows["inbox"]["failures"] == 0
     finally:

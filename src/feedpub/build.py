@@ -13,6 +13,7 @@ import time
 import traceback
 import uuid
 from collections import Counter, deque
+from contextlib import nullcontext
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -69,12 +70,15 @@ def open_store(settings: Settings) -> Store:
 
 
 def build(settings: Settings, *, now: datetime | None = None, full: bool = False, store: Store | None = None,
-          sources=None, settle: float = 0.0, should_stop=None, only: dict | None = None) -> Summary:
+          sources=None, settle: float = 0.0, should_stop=None, only: dict | None = None,
+          render_lock=None) -> Summary:
     """Gather the sources (all, or those given), then regenerate what changed.
 
     `settle` > 0 defers files still being written (their size or mtime moved
     during that many seconds); `should_stop()` ends the gather early, keeping
-    what was read. `only` maps a folder source's name to the locations to look
+    what was read; `render_lock` is held around the regeneration (the
+    scheduler's gathers run side by side, its regenerations one at a time).
+    `only` maps a folder source's name to the locations to look
     at instead of scanning the folder (a watcher's events). A source that
     cannot be read at all is reported and skipped.
     """
@@ -97,7 +101,8 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
                 summary.problems.append(p)
                 summary.failed_sources.append(source.name)
                 _report(p, where)
-        with store.advisory_lock("regenerate", wait=True):   # one renderer at a time, newest state wins
+        # One renderer at a time (in this process, and across publishers), newest state wins.
+        with render_lock or nullcontext(), store.advisory_lock("regenerate", wait=True):
             result = regenerate(settings, store, token=summary.token,
                                 changed_categories=None if full else summary.changed_categories,
                                 changed_articles=None if full else summary.changed_articles)
@@ -117,7 +122,7 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
     """Read what is new or changed in one source into the store."""
     summary.sources += 1
     if source_settings.type == "web":
-        _gather_web(settings, store, source_settings, now=now, full=full, summary=summary)
+        _gather_web(settings, store, source_settings, now=now, full=full, summary=summary, should_stop=should_stop)
     elif source_settings.type == "sql":
         _gather_sql(settings, store, source_settings, now=now, full=full, summary=summary)
     else:
@@ -237,14 +242,14 @@ def _read_file(settings: Settings, now: datetime, source_settings, state) -> _Re
 
 
 def _gather_web(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
-                summary: Summary) -> None:
+                summary: Summary, should_stop=None) -> None:
     from .sources.http import Http          # imported here: a folder-only tick never loads httpx
     from .sources.web import WebSource
 
     web = source_settings.web
     memory = {} if full else store.http_memory(source_settings.name)
     with Http.for_source(web, settings.site.link) as http:
-        result = WebSource(source_settings, http).gather(memory)
+        result = WebSource(source_settings, http).gather(memory, should_stop=should_stop)
         summary.files_read += http.requests
     if not result.listings and not result.unchanged and result.problems:
         raise SourceError("no listing page could be fetched: " + "; ".join(

@@ -99,6 +99,9 @@ class Web:
     retries: int = 2
     concurrency: int = 2         # requests at once to one host
     user_agent: str | None = None
+    deadline: float = 60.0       # seconds a page may take in all (a server that drips never hangs a gather)
+    max_page_size: int = 10 * 1024 * 1024   # bytes of a page, counted after decompression
+    allow_hosts: tuple[str, ...] = ()        # hosts fetched besides the start URLs' own
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,19 @@ class _Reader:
         if seconds is None:
             raise self.fail(f"{where}.{key}", f"must be a duration such as \"30s\", \"5m\" or \"1h\", not {value!r}")
         return seconds
+
+    def size(self, table: dict, where: str, key: str, default: int) -> int:
+        """ "10MB", "512KB", "1GB" or a number of bytes."""
+        if key not in table:
+            return default
+        value = table[key]
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)?\s*", value, re.I) if isinstance(value, str) else None
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        if m is None or float(m.group(1)) <= 0:
+            raise self.fail(f"{where}.{key}", f"must be a size such as \"10MB\" or \"512KB\", not {value!r}")
+        unit = (m.group(2) or "B").upper().replace("I", "")
+        return int(float(m.group(1)) * {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}[unit])
 
     def local_path(self, raw: str) -> Path:
         p = Path(raw).expanduser()
@@ -389,7 +405,7 @@ def _folder(r: _Reader, src: dict, where: str) -> dict:
 
 
 WEB_KEYS = {"start", "item", "title", "link", "date", "next_page", "max_pages", "article", "robots", "delay",
-            "timeout", "retries", "user_agent", "concurrency"}
+            "timeout", "retries", "user_agent", "concurrency", "deadline", "max_page_size", "allow_hosts"}
 ARTICLE_KEYS = {"title", "date", "source", "body", "breadcrumb", "author"}
 
 
@@ -443,7 +459,18 @@ def _web(r: _Reader, src: dict, where: str) -> Web:
         retries=r.int(src, where, "retries", 2, 0, 10),
         concurrency=r.int(src, where, "concurrency", 2, 1, 8),
         user_agent=r.str(src, where, "user_agent", None),
+        deadline=r.duration(src, where, "deadline", Web.deadline),
+        max_page_size=r.size(src, where, "max_page_size", Web.max_page_size),
+        allow_hosts=_hosts(r, src, where),
     )
+
+
+def _hosts(r: _Reader, src: dict, where: str) -> tuple[str, ...]:
+    hosts = src.get("allow_hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, str) and h.strip() and "/" not in h for h in hosts):
+        raise r.fail(f"{where}.allow_hosts", "must be a list of host names (with a port if not the default), "
+                                             "e.g. [\"news.example.com\", \"img.example.com:8080\"]")
+    return tuple(h.strip().lower() for h in hosts)
 
 
 SQL_FIELDS = ("id", "title", "body", "category", "published", "updated", "link", "author", "source", "summary")

@@ -39,6 +39,7 @@ from .websub import Pinger
 log = logging.getLogger("feedpub.run")
 
 MAX_BACKOFF = 3600.0
+STOP_GRACE = 5.0        # seconds a stop waits for gathers to end before leaving them behind
 
 
 def _utcnow() -> datetime:
@@ -61,8 +62,12 @@ class Publisher:
         self.stopping = threading.Event()
         self.host, self.pid = socket.gethostname(), os.getpid()
         self.started = _utcnow().replace(microsecond=0)
+        # A thread per job: a source stuck on a slow server never delays another
+        # source or a watched folder. Gathers run side by side; regenerations one
+        # at a time (`_render_lock`: feedgen switches the process locale, and the
+        # output folder has one writer).
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            executors={"default": ThreadPoolExecutor(max_workers=2 * len(settings.sources) + 1)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=timezone.utc,
         )
@@ -73,8 +78,12 @@ class Publisher:
         self._watchers: dict[str, object] = {}     # source name -> its running observer
         self._changed: dict[str, set[str]] = {}     # watched source -> files its events named
         self._rescan_at: dict[str, float] = {}      # watched source -> when a whole scan is due
-        self._tick_lock = threading.Lock()
+        self._source_locks = {s.name: threading.Lock() for s in settings.sources}
+        self._render_lock = threading.Lock()
+        self._active = 0                            # ticks running now
+        self._active_changed = threading.Condition()
         self.pinger = Pinger(settings.websub.hubs) if settings.websub.hubs else None
+        self.stuck = 0                  # gathers still running when stop() gave up waiting
         self.ticks = 0                  # gathers run, for tests and status
         self.last: dict = {}            # source name -> Summary of its last gather
         self._counts: tuple[float, dict] | None = None   # (when, articles per source) for status.json
@@ -115,8 +124,15 @@ class Publisher:
             # Not shutdown(wait=True): it holds the job store lock while it
             # waits, and a running tick asks the job store for its next run.
             self.scheduler.shutdown(wait=False)
-        with self._tick_lock:                     # the tick in progress finishes its writes
-            pass
+        # Gathers see `stopping` between files and pages and end early, keeping
+        # what they stored; a regeneration in progress finishes its writes.
+        # A gather stuck inside one request is left behind after the grace
+        # time: what it had not committed is lost, as after kill -9, and the
+        # store and the files stay whole.
+        with self._active_changed:
+            self._active_changed.wait_for(lambda: self._active == 0, timeout=STOP_GRACE)
+        self.stuck = self._active
+        self._render_lock.acquire()              # no regeneration runs from here on
         if self.pinger:
             self.pinger.close()
         try:
@@ -222,25 +238,34 @@ class Publisher:
     @property
     def busy(self) -> bool:
         """A gather or regeneration is running right now."""
-        return self._tick_lock.locked()
+        return self._active > 0
 
     # -- one gather ----------------------------------------------------------
     def tick(self, name: str) -> None:
         """Gather one source and regenerate the feeds it changed."""
-        with self._tick_lock:
-            if self.stopping.is_set():
+        with self._active_changed:
+            self._active += 1
+        try:
+            with self._source_locks[name]:          # one tick of a source at a time
+                if not self.stopping.is_set():
+                    self._locked_tick(name)
+        finally:
+            with self._active_changed:
+                self._active -= 1
+                self._active_changed.notify_all()
+
+    def _locked_tick(self, name: str) -> None:
+        # On PostgreSQL, several publishers share the store: one gathers
+        # each source per tick, the others skip it.
+        with self.store.advisory_lock(f"source:{name}", wait=False) as mine:
+            if not mine:
+                log.debug("%s: another publisher is gathering it; skipped", name)
                 return
-            # On PostgreSQL, several publishers share the store: one gathers
-            # each source per tick, the others skip it.
-            with self.store.advisory_lock(f"source:{name}", wait=False) as mine:
-                if not mine:
-                    log.debug("%s: another publisher is gathering it; skipped", name)
-                    return
-                started = self.store.gather_started(name, self.host, self.pid, _utcnow())
-                try:
-                    self._tick(name)
-                finally:
-                    self.store.gather_ended(started, _utcnow())
+            started = self.store.gather_started(name, self.host, self.pid, _utcnow())
+            try:
+                self._tick(name)
+            finally:
+                self.store.gather_ended(started, _utcnow())
 
     def _tick(self, name: str) -> None:
         source = next(s for s in self.settings.sources if s.name == name)
@@ -252,7 +277,8 @@ class Publisher:
         changed = self._take_changes(name)
         try:
             summary = build(self.settings, store=self.store, sources=[source], settle=self.settle,
-                            should_stop=self.stopping.is_set, only=None if changed is None else {name: changed})
+                            should_stop=self.stopping.is_set, only=None if changed is None else {name: changed},
+                            render_lock=self._render_lock)
             if summary.failed_sources:
                 error = "; ".join(p.reason for p in summary.problems if p.source == name and p.severity == "error")
             self._give_back(name, summary.deferred)
@@ -338,6 +364,12 @@ class Publisher:
         while not self.stopping.wait(0.5):
             pass
         self.stop()
+        if self.stuck:
+            # A gather waiting on a server that does not answer: nothing of it
+            # is half-written, so leave it rather than wait up to its deadline.
+            log.warning("stopped; left %d gather(s) waiting on a server", self.stuck)
+            logging.shutdown()
+            os._exit(0)
         log.info("stopped")
         return 0
 

@@ -9,12 +9,15 @@ timeouts (never on 4xx), and conditional GETs so an unchanged page costs a 304.
 from __future__ import annotations
 
 import email.utils
+import ipaddress
+import socket
 import threading
 import time
 import urllib.robotparser
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -32,6 +35,58 @@ class FetchError(Exception):
 
 
 @dataclass(frozen=True)
+class Response:
+    """What one request got, read whole within the limits."""
+
+    url: str                       # after redirects
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+    charset: str | None
+
+
+class _Deflate:
+    """HTTP "deflate" is zlib-wrapped by the standard, raw deflate by many servers."""
+
+    def __init__(self):
+        self._d = None
+        self.unconsumed_tail = b""
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if self._d is None:
+            raw = len(data) < 2 or (data[0] & 0x0F) != 8 or ((data[0] << 8) | data[1]) % 31
+            self._d = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+        out = self._d.decompress(data, max_length)
+        self.unconsumed_tail = self._d.unconsumed_tail
+        return out
+
+
+def _netloc(netloc: str) -> str:
+    """host[:port], lowercased, without the default ports."""
+    netloc = netloc.strip().lower()
+    for default in (":80", ":443"):
+        if netloc.endswith(default):
+            return netloc[:-len(default)]
+    return netloc
+
+
+def _is_private(host: str) -> bool:
+    """Does the host name a private, loopback, link-local or reserved address
+    (or resolve to one)? A host that does not resolve is not private: its
+    fetch fails on its own."""
+    host = host.strip("[]")
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            addresses = [ipaddress.ip_address(info[4][0].split("%")[0])
+                         for info in socket.getaddrinfo(host, None)]
+        except (OSError, UnicodeError, ValueError):
+            return False
+    return any(not a.is_global for a in addresses)
+
+
+@dataclass(frozen=True)
 class Page:
     url: str                       # after redirects
     status: int                    # 200, or 304 for "not modified"
@@ -44,13 +99,22 @@ class Page:
 
 class Http:
     def __init__(self, *, contact: str, user_agent: str | None = None, timeout: float = 20.0, retries: int = 2,
-                 delay: float = 1.0, concurrency: int = 2, robots: bool = True, backoff: float = 0.5):
+                 delay: float = 1.0, concurrency: int = 2, robots: bool = True, backoff: float = 0.5,
+                 deadline: float = 60.0, max_bytes: int = 10 * 1024 * 1024, hosts=None,
+                 private: bool | None = None):
         self.client = httpx.Client(
             headers={"User-Agent": user_agent or f"feedpub/{__version__} (+{contact})",
-                     "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
-            timeout=httpx.Timeout(timeout), follow_redirects=True, max_redirects=5)
+                     "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+                     "Accept-Encoding": "gzip, deflate"},
+            timeout=httpx.Timeout(timeout), follow_redirects=False)
+        self.timeout, self.deadline, self.max_bytes = timeout, deadline, max_bytes
         self.retries, self.delay, self.backoff, self.robots = retries, delay, backoff, robots
         self.concurrency = concurrency
+        # Where this client may go: None, anywhere; else these hosts (host[:port]),
+        # and private or loopback addresses only when `private` (a start URL is one).
+        self.hosts = None if hosts is None else {_netloc(h) for h in hosts}
+        self.private = private
+        self._resolved: dict[str, bool] = {}
         self._hosts: dict[str, tuple[threading.Semaphore, threading.Lock, list[float]]] = {}
         self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
         self._guard = threading.Lock()
@@ -59,8 +123,11 @@ class Http:
     @classmethod
     def for_source(cls, web, contact: str, **overrides) -> Http:
         """A client with a web source's politeness settings."""
+        starts = [p.url for p in web.start]
         options = dict(user_agent=web.user_agent, timeout=web.timeout, retries=web.retries, delay=web.delay,
-                       concurrency=web.concurrency, robots=web.robots)
+                       concurrency=web.concurrency, robots=web.robots, deadline=web.deadline,
+                       max_bytes=web.max_page_size, hosts=[urlsplit(u).netloc for u in starts] + list(web.allow_hosts),
+                       private=any(_is_private(urlsplit(u).hostname or "") for u in starts))
         return cls(contact=contact, **{**options, **overrides})
 
     def close(self) -> None:
@@ -102,7 +169,7 @@ class Http:
                 if resp.status_code >= 400:
                     parser = None                      # no robots.txt: everything allowed
                 else:
-                    parser.parse(resp.text.splitlines())
+                    parser.parse(resp.content.decode(resp.charset or "utf-8", "replace").splitlines())
             except FetchError:
                 parser = None
             with self._guard:
@@ -111,8 +178,34 @@ class Http:
         ua = self.client.headers["User-Agent"]
         return parser is None or parser.can_fetch(ua, url)
 
+    # -- where it may go ------------------------------------------------------------
+    def check_host(self, url: str) -> None:
+        """Refuse a URL this source may not fetch: another host than its start
+        URLs' (unless allow_hosts names it), or a private or loopback address
+        when no start URL is one (a listing or a redirect must not lead the
+        publisher into the network it runs in)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError(url, "not an http(s) URL", permanent=True)
+        if self.hosts is not None and _netloc(parts.netloc) not in self.hosts:
+            raise FetchError(url, f"{parts.netloc} is not one of this source's hosts (add it to allow_hosts "
+                                  f"to fetch it)", permanent=True)
+        if self.private is False:
+            host = parts.hostname
+            with self._guard:
+                private = self._resolved.get(host)
+            if private is None:
+                private = _is_private(host)
+                with self._guard:
+                    self._resolved[host] = private
+            if private:
+                raise FetchError(url, f"{host} is a private or loopback address, and no start URL is",
+                                 permanent=True)
+
     # -- fetching ----------------------------------------------------------------
-    def _request(self, method: str, url: str, headers: dict) -> httpx.Response:
+    def _request(self, method: str, url: str, headers: dict) -> Response:
+        """One page: redirects followed (each one checked), retried on 5xx and
+        timeouts, read within the deadline and the size limit."""
         sem, _, _ = self._host(url)
         attempt = 0
         while True:
@@ -120,11 +213,9 @@ class Http:
                 self._wait_turn(url)
                 self.requests += 1
                 try:
-                    resp = self.client.request(method, url, headers=headers)
+                    resp = self._fetch(method, url, headers)
                 except httpx.TimeoutException:
                     error, resp = "timed out", None
-                except httpx.TooManyRedirects:
-                    raise FetchError(url, "too many redirects") from None
                 except httpx.HTTPError as exc:
                     error, resp = f"{exc.__class__.__name__}: {exc}", None
             if resp is not None and resp.status_code < 500:
@@ -135,6 +226,51 @@ class Http:
                 raise FetchError(url, error, resp.status_code if resp is not None else None)
             time.sleep(self.backoff * (2 ** attempt))
             attempt += 1
+
+    def _fetch(self, method: str, url: str, headers: dict) -> Response:
+        ends = time.monotonic() + self.deadline
+        for _ in range(6):
+            self.check_host(url)
+            left = ends - time.monotonic()
+            timeout = httpx.Timeout(max(0.5, min(self.timeout, left)))
+            with self.client.stream(method, url, headers=headers, timeout=timeout) as resp:
+                if resp.is_redirect and resp.headers.get("Location"):
+                    url = urljoin(url, resp.headers["Location"])
+                    continue
+                content = self._read(url, resp, ends) if resp.status_code < 300 else b""
+                return Response(url=url, status_code=resp.status_code, headers=resp.headers, content=content,
+                                charset=resp.charset_encoding)
+        raise FetchError(url, "too many redirects")
+
+    def _read(self, url: str, resp: httpx.Response, ends: float) -> bytes:
+        """The body, decompressed as it arrives, refused past the size limit
+        (counted after decompression: a gzip bomb stops at the limit) or the
+        deadline (a server sending a byte every few seconds stops there)."""
+        encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding in ("gzip", "x-gzip"):
+            inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            inflate = _Deflate()
+        elif encoding in ("identity", ""):
+            inflate = None
+        else:
+            raise FetchError(url, f"the server sent a {encoding} body, which feedpub did not ask for",
+                             permanent=True)
+        parts, size = [], 0
+        for chunk in resp.iter_raw():                        # as it arrives, whatever its size
+            if time.monotonic() > ends:
+                raise FetchError(url, f"took longer than {self.deadline:.0f}s in all (the deadline of a page)")
+            while chunk:
+                data = inflate.decompress(chunk, self.max_bytes + 1 - size) if inflate else chunk
+                chunk = inflate.unconsumed_tail if inflate else b""
+                size += len(data)
+                if size > self.max_bytes:
+                    raise FetchError(url, f"larger than {self.max_bytes:,} bytes (the limit of a page)",
+                                     permanent=True)
+                parts.append(data)
+        if time.monotonic() > ends:
+            raise FetchError(url, f"took longer than {self.deadline:.0f}s in all (the deadline of a page)")
+        return b"".join(parts)
 
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> Page:
         if not self.allowed(url):
@@ -155,7 +291,7 @@ class Http:
                 date = None
         if date is None or date.tzinfo is None:
             date = datetime.now(timezone.utc)
-        return Page(url=str(resp.url), status=resp.status_code, content=resp.content if resp.status_code != 304
-                    else b"", charset=resp.charset_encoding, etag=resp.headers.get("ETag"),
+        return Page(url=resp.url, status=resp.status_code, content=resp.content if resp.status_code != 304
+                    else b"", charset=resp.charset, etag=resp.headers.get("ETag"),
                     last_modified=resp.headers.get("Last-Modified"),
                     date=date.astimezone(timezone.utc).replace(microsecond=0))

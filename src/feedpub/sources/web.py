@@ -74,15 +74,21 @@ def link_of(root, selector: str) -> str | None:
 
 class WebSource:
     def __init__(self, settings: Source, http: Http):
+        self.should_stop = lambda: False
         self.settings = settings
         self.web = settings.web
         self.http = http
 
-    def gather(self, memory: dict[str, dict]) -> Gathered:
+    def gather(self, memory: dict[str, dict], should_stop=None) -> Gathered:
+        """What the listings (and article pages) hold now. `should_stop()`
+        ends it early between pages: what was not fetched is fetched next time."""
+        self.should_stop = should_stop or (lambda: False)
         out = Gathered()
         candidates: list[Candidate] = []
         seen: set[str] = set()
         for start in self.web.start:
+            if self.should_stop():
+                break
             candidates += self._listing(start.url, start.category, memory, out, seen)
         if out.listings and out.empty == out.listings:
             out.problems.append(Problem(
@@ -101,7 +107,7 @@ class WebSource:
                 out.articles.append(article)
             if failure is not None:
                 out.problems.append(Problem(self.settings.name, c.url, failure.reason))
-            if article is not None or failure.permanent:
+            if article is not None or (failure is not None and failure.permanent):
                 out.remember[c.url] = {"listing_date": c.date}   # a 404 is not fetched again until relisted
         if any(url not in out.remember for url in (c.url for c in candidates)):
             # An article page failed for now (timeout, 5xx): keep the listings'
@@ -153,8 +159,8 @@ class WebSource:
         found: list[Candidate] = []
         visited: set[str] = set()
         for _ in range(self.web.max_pages):
-            if url in visited:
-                break                                        # a pagination loop
+            if url in visited or self.should_stop():
+                break                                        # a pagination loop, or stopping
             visited.add(url)
             known = memory.get(url, {})
             try:
@@ -173,7 +179,7 @@ class WebSource:
                 out.problems.append(Problem(self.settings.name, url,
                                             f"the item selector {self.web.item!r} matched nothing", "warning"))
                 break
-            new_here = 0
+            new_here = elsewhere = 0
             for el in items:
                 href = link_of(el, self.web.link)
                 if not href:
@@ -182,11 +188,19 @@ class WebSource:
                 if link in seen:
                     continue
                 seen.add(link)
+                try:
+                    self.http.check_host(link)
+                except FetchError:
+                    elsewhere += 1                           # another host: neither fetched nor published
+                    continue
                 date = select.value(el, self.web.date) if self.web.date else None
                 if link in memory and memory[link].get("listing_date") == date:
                     continue                                 # stored, and the listing shows nothing newer
                 new_here += 1
                 found.append(Candidate(link, select.value(el, self.web.title), date, category, page))
+            if elsewhere:
+                out.problems.append(Problem(self.settings.name, url, f"{elsewhere} item link(s) lead to other hosts "
+                                            f"and were left out (allow_hosts names hosts to follow)", "warning"))
             out.remember[url] = {"etag": page.etag, "last_modified": page.last_modified}
             nxt = link_of(doc, self.web.next_page) if self.web.next_page else None
             if not new_here or not nxt:
@@ -202,6 +216,8 @@ class WebSource:
 
     # -- article pages --------------------------------------------------------------
     def _article(self, c: Candidate) -> tuple[RawArticle | None, FetchError | None]:
+        if self.should_stop():
+            return None, None                                # not fetched: next time
         try:
             page = self.http.get(c.url)
         except FetchError as exc:

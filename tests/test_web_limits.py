@@ -1,0 +1,146 @@
+"""A hostile web server costs one reported problem per page: a deadline and a
+size limit per page (counted after decompression), hosts kept to the start
+URLs', and a stuck source never delays a watched folder or a stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import feedparser
+import pytest
+
+import hostile
+from conftest import dump, peak_build, wait_for
+
+
+def article(title: str) -> bytes:
+    return (f'<html><head><meta charset="utf-8"></head><body><h1>{title}</h1>'
+            f'<div class="info"><span class="time">2020-06-01 10:00:00</span></div>'
+            f'<div class="content"><p>{title}的正文。</p></div></body></html>').encode()
+
+
+def listing(links) -> bytes:
+    items = "".join(f'<li><a href="{href}" title="{title}">{title}</a></li>' for href, title in links)
+    return f'<html><head><meta charset="utf-8"></head><body><ul class="list">{items}</ul></body></html>'.encode()
+
+
+@pytest.fixture
+def servers():
+    """The hostile site, and another one it links and redirects to."""
+    other = hostile.Hostile({"/secret": article("另一台主機的內部頁")})
+    other_httpd = other.serve()
+    other_base = f"http://127.0.0.1:{other_httpd.server_address[1]}"
+    site = hostile.Hostile({}, elsewhere=other_base + "/secret")
+    httpd = site.serve()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    site.pages.update({
+        "/good1": article("好文章一"), "/good2": article("好文章二"),
+        "/news/": listing([("/good1", "好文章一"), ("/drip", "滴水"), ("/endless", "無盡"), ("/bomb", "炸彈"),
+                           ("/redirect-out", "轉走"), (other_base + "/secret", "別處"), ("/good2", "好文章二")]),
+    })
+    yield site, base, other
+    site.close(httpd)
+    other.close(other_httpd)
+
+
+def web_config(tmp_path, base, *, extra="", watched: str | None = None, timeout="1s"):
+    cfg = tmp_path / "feedpub.toml"
+    folder = textwrap.dedent(f"""
+        [[sources]]
+        name = "inbox"
+        type = "folder"
+        path = "{watched}"
+        watch = true
+        every = "1h"
+    """) if watched else ""
+    cfg.write_text(textwrap.dedent(f"""
+        [site]
+        title = "測試站"
+        link = "{base}/"
+        feeds_url = "https://feeds.example.com/"
+        timezone = "Asia/Shanghai"
+
+        [output]
+        dir = "feeds"
+
+        [store]
+        url = "sqlite:///state.db"
+
+        [[sources]]
+        name = "portal"
+        type = "web"
+        every = "1h"
+        delay = "0s"
+        timeout = "{timeout}"
+        retries = 0
+        robots = false
+        start = [{{ url = "{base}/news/", category = "物流資訊/港口航運" }}]
+        item = "ul.list li"
+        title = "a@title"
+        link = "a@href"
+        {extra}
+
+        [sources.article]
+        title = "h1"
+        date = ".info .time"
+        body = "div.content"
+    """) + folder)
+    return cfg
+
+
+def test_each_hostile_page_is_one_problem_and_the_good_ones_publish(servers, tmp_path):
+    site, base, other = servers
+    news = site.pages["/news/"]
+    site.pages["/news/"] = listing([("/good1", "好文章一"), ("/good2", "好文章二")])
+    (tmp_path / "baseline").mkdir()
+    baseline = peak_build(web_config(tmp_path / "baseline", base))["rss_kb"]     # the same build, no hostile page
+    site.pages["/news/"] = news
+    cfg = web_config(tmp_path, base, extra='deadline = "3s"\nmax_page_size = "1MB"')
+    result = peak_build(cfg)
+    problems = {loc.rpartition("/")[2]: reason for loc, reason in result["problems"]}
+    assert "took longer than 3s" in problems.pop("drip")
+    assert "larger than 1,048,576 bytes" in problems.pop("endless")
+    assert "larger than 1,048,576 bytes" in problems.pop("bomb")                  # counted decompressed
+    assert "is not one of this source's hosts" in problems.pop("redirect-out")
+    assert "lead to other hosts" in problems.pop("")                             # the listing's warning
+    assert problems == {}
+    assert result["new"] == 2
+    assert "/secret" not in other.hits                                           # never fetched
+    feed = feedparser.parse((tmp_path / "feeds" / "rss.xml").read_bytes())
+    assert {e.title for e in feed.entries} == {"好文章一", "好文章二"}
+    assert result["rss_kb"] - baseline < 64 * 1024, (baseline, result["rss_kb"])   # not the bomb's 256 MB
+
+
+def test_allow_hosts_names_more_hosts(servers, tmp_path):
+    site, base, other = servers
+    site.pages["/news/"] = listing([(site.elsewhere, "別處的文章")])
+    other_host = site.elsewhere.split("/")[2]
+    cfg = web_config(tmp_path, base, extra=f'allow_hosts = ["{other_host}"]')
+    assert peak_build(cfg)["new"] == 1 and "/secret" in other.hits
+
+
+def test_a_stuck_source_never_delays_a_watched_folder_nor_a_stop(servers, tmp_path):
+    site, base, _ = servers
+    site.pages["/news/"] = listing([("/drip", "滴水")])
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    cfg = web_config(tmp_path, base, extra='deadline = "600s"', timeout="600s", watched=str(inbox))
+    proc = subprocess.Popen([sys.executable, "-m", "feedpub", "run", "--config", str(cfg)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        wait_for(lambda: "/drip" in site.hits, timeout=60)                  # the web gather is stuck now
+        (inbox / "a.txt").write_text(dump("首頁 > 物流資訊 > 行業新聞", "資料夾裡的文章", "2020/6/1 10:00:00", "來處"))
+        rss = tmp_path / "feeds" / "rss.xml"
+        wait_for(lambda: rss.exists() and "資料夾裡的文章" in {e.title for e in feedparser.parse(rss.read_bytes()).entries},
+                 timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0                                     # seconds, not the 600s deadline
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "waiting on a server" in proc.stderr.read()
