@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -80,6 +81,43 @@ def test_a_watched_folder_publishes_within_2_seconds(site, publisher_for):
         drop(site, f"w{n}.txt", f"觀察{n}")
         wait_for(lambda: f"觀察{n}" in titles(site), timeout=5, step=0.01)
         assert time.monotonic() - t0 < 2.0
+
+
+def test_a_slow_copy_is_published_once_whole(site, publisher_for):
+    """A copy that pauses between chunks (a slow disk, a network share) is
+    read once its writer closes it (inotify's IN_CLOSE_WRITE), never half."""
+    p = publisher_for(every="1h", watch=True)
+    wait_for(lambda: p.ticks >= 1)
+    text = dump(HYXW, "慢慢複製的文章", "2020/6/1 22:46:13", "來處", "第一段。", "第二段。", "最後一段。")
+    data = text.encode()
+    thirds = [data[:len(data) // 3], data[len(data) // 3:2 * len(data) // 3], data[2 * len(data) // 3:]]
+    seen: list[str] = []
+    done = threading.Event()
+
+    def watch_feed():
+        rss = site.out / "rss.xml"
+        while not done.is_set():
+            if rss.exists():
+                for e in feedparser.parse(rss.read_bytes()).entries:
+                    if e.title == "慢慢複製的文章":
+                        seen.append(e.description)
+            time.sleep(0.01)
+    watcher = threading.Thread(target=watch_feed)
+    watcher.start()
+    try:
+        with open(site.inbox / "slow.txt", "wb") as f:
+            for part in thirds:
+                f.write(part)
+                f.flush()
+                time.sleep(0.6)                      # longer than the debounce and the settle wait
+        wait_for(lambda: seen, timeout=10)
+        wait_for(lambda: not p.busy, timeout=10)
+    finally:
+        done.set()
+        watcher.join()
+    assert seen and all("最後一段。" in d for d in seen)         # never a half file
+    assert p.store.article_count() == 1
+    assert all(s.articles["updated"] == 0 for s in p.last.values())
 
 
 def test_a_burst_of_1000_files_gives_few_regenerations(site, publisher_for):

@@ -71,7 +71,7 @@ def open_store(settings: Settings) -> Store:
 
 def build(settings: Settings, *, now: datetime | None = None, full: bool = False, store: Store | None = None,
           sources=None, settle: float = 0.0, should_stop=None, only: dict | None = None,
-          render_lock=None) -> Summary:
+          render_lock=None, hold: dict | None = None) -> Summary:
     """Gather the sources (all, or those given), then regenerate what changed.
 
     `settle` > 0 defers files still being written (their size or mtime moved
@@ -79,7 +79,8 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
     what was read; `render_lock` is held around the regeneration (the
     scheduler's gathers run side by side, its regenerations one at a time).
     `only` maps a folder source's name to the locations to look
-    at instead of scanning the folder (a watcher's events). A source that
+    at instead of scanning the folder (a watcher's events), `hold` to those
+    not to read yet (a writer still has them open: deferred). A source that
     cannot be read at all is reported and skipped.
     """
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
@@ -90,7 +91,8 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
         for source in (settings.sources if sources is None else sources):
             try:
                 gather(settings, store, source, now=now, full=full, summary=summary, settle=settle,
-                       should_stop=should_stop, only=(only or {}).get(source.name))
+                       should_stop=should_stop, only=(only or {}).get(source.name),
+                       hold=(hold or {}).get(source.name))
             except Exception as exc:        # one source failing costs that source only
                 where = str(source.path) if source.path else (
                     source.web.start[0].url if source.web else source.name)
@@ -118,7 +120,7 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
 
 
 def gather(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
-           summary: Summary, settle: float = 0.0, should_stop=None, only=None) -> None:
+           summary: Summary, settle: float = 0.0, should_stop=None, only=None, hold=None) -> None:
     """Read what is new or changed in one source into the store."""
     summary.sources += 1
     if source_settings.type == "web":
@@ -127,7 +129,7 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
         _gather_sql(settings, store, source_settings, now=now, full=full, summary=summary)
     else:
         _gather_folder(settings, store, source_settings, now=now, full=full, summary=summary, settle=settle,
-                       should_stop=should_stop, only=only)
+                       should_stop=should_stop, only=only, hold=hold)
 
 
 BATCH = 500          # files read, normalized and stored together (one savepoint, a few INSERTs)
@@ -146,7 +148,7 @@ class _Read:
 
 
 def _gather_folder(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
-                   summary: Summary, settle: float, should_stop, only=None) -> None:
+                   summary: Summary, settle: float, should_stop, only=None, hold=None) -> None:
     source = FolderSource(source_settings)
     if only is None:
         states = source.scan()
@@ -158,6 +160,8 @@ def _gather_folder(settings: Settings, store: Store, source_settings, *, now: da
     for state in states:
         if known.get(state.location) == (state.size, state.mtime_ns):
             summary.files_skipped += 1
+        elif hold and state.location in hold:
+            summary.deferred.append(state.location)          # its writer still has it open
         else:
             files.append(state)
     if settle and files:

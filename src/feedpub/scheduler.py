@@ -40,6 +40,7 @@ log = logging.getLogger("feedpub.run")
 
 MAX_BACKOFF = 3600.0
 STOP_GRACE = 5.0        # seconds a stop waits for gathers to end before leaving them behind
+QUIET = 10.0            # a file left open is read once nothing has happened to it for this long
 
 
 def _utcnow() -> datetime:
@@ -77,6 +78,7 @@ class Publisher:
         self._observers = []
         self._watchers: dict[str, object] = {}     # source name -> its running observer
         self._changed: dict[str, set[str]] = {}     # watched source -> files its events named
+        self._open: dict[str, dict[str, list]] = {}       # watched source -> open file -> [opens, last event]
         self._rescan_at: dict[str, float] = {}      # watched source -> when a whole scan is due
         self._source_locks = {s.name: threading.Lock() for s in settings.sources}
         self._render_lock = threading.Lock()
@@ -157,22 +159,32 @@ class Publisher:
         publisher = self
         root = os.path.realpath(source.path)
         self._changed[source.name] = set()
+        self._open[source.name] = {}
         self._rescan_at[source.name] = 0.0              # the first tick scans the whole folder
+
+        def location(path) -> str | None:
+            rel = os.path.relpath(os.path.realpath(os.fsdecode(path)), root)
+            return None if rel.startswith("..") else rel.replace(os.sep, "/")
 
         class Poke(FileSystemEventHandler):
             def on_any_event(self, event):
-                if event.event_type not in ("created", "modified", "moved", "closed", "deleted"):
-                    return
+                kind = event.event_type
                 if event.is_directory:
-                    if event.event_type != "modified":   # a folder came, went or moved: look at everything
+                    if kind in ("created", "moved", "deleted"):   # a folder came, went or moved: look at everything
                         publisher.note_change(source.name, None)
                         publisher.poke(source.name)
                     return
+                if kind in ("opened", "closed", "closed_no_write"):
+                    # inotify's IN_OPEN / IN_CLOSE_*: while anyone has it open, a
+                    # writer may be half way (a slow copy pausing between chunks).
+                    publisher.note_open(source.name, location(event.src_path), +1 if kind == "opened" else -1)
+                    if kind != "closed":
+                        return
+                if kind not in ("created", "modified", "moved", "closed", "deleted"):
+                    return
                 for path in (event.src_path, getattr(event, "dest_path", "") or ""):
                     if path:
-                        rel = os.path.relpath(os.path.realpath(os.fsdecode(path)), root)
-                        publisher.note_change(source.name, None if rel.startswith("..") else
-                                              rel.replace(os.sep, "/"))
+                        publisher.note_change(source.name, location(path))
                 publisher.poke(source.name)
 
         observer = Observer()
@@ -187,8 +199,36 @@ class Publisher:
         with self._poke_lock:
             if location is None:
                 self._rescan_at[name] = 0.0
+                return
+            self._changed[name].add(location)
+            if location in self._open[name]:
+                self._open[name][location][1] = time.monotonic()
+
+    def note_open(self, name: str, location: str | None, delta: int) -> None:
+        """Someone opened (+1) or closed (-1) a file of a watched folder."""
+        if location is None:
+            return
+        with self._poke_lock:
+            opened = self._open[name]
+            count = opened.get(location, [0, 0.0])[0] + delta
+            if count > 0:
+                opened[location] = [count, time.monotonic()]
             else:
-                self._changed[name].add(location)
+                opened.pop(location, None)
+
+    def _held(self, name: str) -> tuple[set[str], float | None]:
+        """The files of a watched source that someone still has open (a writer
+        may be half way), and when the first of them will have been quiet
+        for QUIET seconds: a file left open but no longer written to is read
+        then, as it is."""
+        with self._poke_lock:
+            opened = self._open.get(name, {})
+            now = time.monotonic()
+            held = {loc for loc, (_, at) in opened.items() if now - at < QUIET}
+            for loc in [loc for loc in opened if loc not in held]:
+                del opened[loc]
+            due = min((opened[loc][1] + QUIET for loc in held), default=None)
+            return held, due
 
     def _take_changes(self, name: str) -> set[str] | None:
         """The files a watched source's events named since its last gather, or
@@ -212,14 +252,17 @@ class Publisher:
             with self._poke_lock:
                 self._changed[name].update(locations)
 
-    def poke(self, name: str) -> None:
-        """Something changed in a watched folder: gather soon, once per burst."""
+    def poke(self, name: str, at: float | None = None) -> None:
+        """Something changed in a watched folder: gather soon, once per burst
+        (or at the monotonic time `at`, when a held file will be quiet)."""
         if self.stopping.is_set():
             return
         now = time.monotonic()
         with self._poke_lock:
             first = self._first_poke.setdefault(name, now)
             delay = min(self.debounce, max(0.0, first + self.max_delay - now))
+            if at is not None:
+                delay = max(delay, at - now)
             run_at = _utcnow() + timedelta(seconds=delay)
             try:
                 # max_instances=2: a poke during the watch tick itself (files still
@@ -275,10 +318,15 @@ class Publisher:
         error = None
         summary = None
         changed = self._take_changes(name)
+        held, due = self._held(name)
         try:
-            summary = build(self.settings, store=self.store, sources=[source], settle=self.settle,
+            # Files named by events were closed by their writers or renamed into
+            # place: read at once. A whole scan may meet files written while no
+            # one watched: those must stand still for `settle` first.
+            summary = build(self.settings, store=self.store, sources=[source],
+                            settle=self.settle if changed is None else 0.0,
                             should_stop=self.stopping.is_set, only=None if changed is None else {name: changed},
-                            render_lock=self._render_lock)
+                            render_lock=self._render_lock, hold={name: held} if held else None)
             if summary.failed_sources:
                 error = "; ".join(p.reason for p in summary.problems if p.source == name and p.severity == "error")
             self._give_back(name, summary.deferred)
@@ -307,7 +355,7 @@ class Publisher:
             if self.pinger and summary.changed_feeds:
                 self.pinger.submit(summary.changed_feeds)
             if summary.deferred:
-                self.poke(name)                       # files still being written: look again soon
+                self.poke(name, at=due)               # files still being written: look again when quiet
         self._write_status(changed=summary is None or bool(summary.articles["new"] or summary.articles["updated"]
                                                             or summary.problems or summary.written))
 
