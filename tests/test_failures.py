@@ -5,6 +5,7 @@ line with its documented exit status (cli.py's docstring, the README)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -48,6 +49,9 @@ class Killed(BaseException):
 
 def test_a_build_killed_after_its_first_batch_is_published_by_the_next(site):
     big_feeds(site)
+    site.write("first.txt", dump(HYXW, "第一篇", "2020/5/1 10:00:00", "來處"))
+    site.write("second.txt", dump(GKHY, "第二篇", "2020/5/2 10:00:00", "來處"))
+    site.build()                                 # the feeds and their categories exist, as on any day but the first
     for i in range(620):
         site.write(f"a{i:04d}.txt", dump(HYXW if i % 2 else GKHY, f"文章{i:04d}",
                                          f"2020/6/{i % 28 + 1} {i % 24}:{i % 60:02d}:00", "來處"))
@@ -59,10 +63,10 @@ def test_a_build_killed_after_its_first_batch_is_published_by_the_next(site):
             raise Killed()
     with pytest.raises(Killed):
         build(site.settings(), should_stop=stop_after_the_first_batch)
-    assert not (site.out / "atom.xml").exists()             # died before it published anything
+    assert [e.title for e in site.feed("atom.xml").entries] == ["第二篇", "第一篇"]   # died before it published
     site.write("late.txt", dump(GKHY, "無關的新文章", "2020/6/30 10:00:00", "來處"))
     site.build()
-    titles = {f"文章{i:04d}" for i in range(620)} | {"無關的新文章"}
+    titles = {f"文章{i:04d}" for i in range(620)} | {"無關的新文章", "第一篇", "第二篇"}
     everything_published(site, titles)
 
 
@@ -197,3 +201,68 @@ def test_a_read_only_disk_is_one_line(site, tmp_path, tmpfs):
         assert len(r.stderr.strip().splitlines()) == 1
         r = feedpub(site, "check", config=cfg)
         assert r.returncode == 3 and "problem:" in r.stdout
+
+
+# -- leftovers and odd files ---------------------------------------------------------------------
+
+def test_temp_files_of_a_dead_writer_go_at_once(site):
+    site.write("a.txt", dump(HYXW, "甲", "2020/6/1 10:00:00", "來處"))
+    site.build()
+    from feedpub import publish
+    dead = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        from pathlib import Path
+        from feedpub import publish
+        print(publish._temp_copy(Path({str(site.out / 'rss.xml')!r}), b"half", fsync=False))
+    """)], capture_output=True, text=True, check=True).stdout.strip()       # its writer has exited
+    alive = publish._temp_copy(site.out / "atom.xml", b"in progress", fsync=False)   # this process's
+    assert Path(dead).exists() and Path(alive).exists()
+    r = feedpub(site, "build")
+    assert r.returncode == 0, r.stderr
+    assert not Path(dead).exists() and Path(alive).exists()
+    Path(alive).unlink()
+
+
+def test_links_that_lead_nowhere_are_reported(site):
+    (site.inbox / "dangling.txt").symlink_to(site.inbox / "gone.txt")
+    (site.inbox / "loop.txt").symlink_to(site.inbox / "loop.txt")
+    site.write("good.txt", dump(HYXW, "好文章", "2020/6/1 10:00:00", "來處"))
+    summary = site.build()
+    reasons = {p.location: p.reason for p in summary.problems}
+    assert "does not exist" in reasons["dangling.txt"] and "loop" in reasons["loop.txt"]
+    assert [e.title for e in site.feed().entries] == ["好文章"]
+
+
+def test_a_file_name_that_is_not_utf8_still_publishes(site):
+    name = os.fsdecode(b"\xb9\xfa\xbc\xd2.txt")                       # GBK bytes in a name, on a UTF-8 system
+    with open(os.fsencode(site.inbox) + b"/" + os.fsencode(name), "wb") as f:
+        f.write(dump(HYXW, "名字不是UTF8", "2020/6/1 10:00:00", "來處").encode("utf-8"))
+    summary = site.build()
+    assert [e.title for e in site.feed().entries] == ["名字不是UTF8"]
+    assert [p.location for p in summary.problems] == ["\\xb9\\xfa\\xbc\\xd2.txt"]
+    assert "not valid UTF-8" in summary.problems[0].reason
+    assert site.build().files_read == 0                                # and it is not read again
+
+
+@pytest.mark.parametrize("kind,data", [
+    ("zip", b"PK\x03\x04" + bytes(range(256)) * 4),
+    ("gzip", __import__("gzip").compress("當前位置: 首頁 > 物流資訊\n\n標題\n".encode())),
+    ("PNG", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100),
+    ("ELF executable", b"\x7fELF\x02\x01\x01" + b"\x00" * 100),
+])
+def test_a_binary_file_named_txt_is_reported_not_published(site, kind, data):
+    site.write("junk.txt", data)
+    site.write("good.txt", dump(HYXW, "好文章", "2020/6/1 10:00:00", "來處"))
+    summary = site.build()
+    assert [(p.location, kind in p.reason) for p in summary.problems] == [("junk.txt", True)]
+    assert [e.title for e in site.feed().entries] == ["好文章"]
+
+
+def test_a_gbk_page_labelled_latin1_decodes_right():
+    from feedpub.sources import decode
+    page = "<html><head><title>港口新聞</title></head><body><p>中歐班列開行數量同比增長，港口吞吐量創新高。</p></body></html>"
+    data = page.encode("gbk")
+    assert not set(data) & set(b"\x81\x8d\x8f\x90\x9d")          # every byte is a cp1252 character
+    got = decode.decode_declared(data, ["iso-8859-1", None])
+    assert "中歐班列開行數量同比增長" in got.text
+    latin = "<p>Café, naïve, déjà vu: the label is right here.</p>".encode("latin-1")
+    assert decode.decode_declared(latin, ["iso-8859-1"]).text == latin.decode("latin-1")

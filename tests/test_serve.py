@@ -9,7 +9,7 @@ import email.utils
 import pytest
 
 from feedpub.serve import FeedServer
-from conftest import dump
+from conftest import dump, wait_for
 
 
 @pytest.fixture
@@ -147,3 +147,41 @@ def test_malformed_accept_encoding_is_not_an_error(served, header):
     _, host, port = served
     resp, _ = request(host, port, "GET", "/rss.xml", {"Accept-Encoding": header})
     assert resp.status == 200
+
+
+def test_a_path_longer_than_the_os_allows_is_a_bad_request(served):
+    _, host, port = served
+    for path in ("/" + "a" * 5000, "/" + "/".join(["b" * 250] * 30) + "/rss.xml"):
+        resp, _ = request(host, port, "GET", path)
+        assert resp.status in (400, 404)
+    resp, _ = request(host, port, "GET", "/" + "a" * 5000)
+    assert resp.status == 400
+    resp, _ = request(host, port, "GET", "/rss.xml")                 # and the server still serves
+    assert resp.status == 200
+
+
+def test_a_client_that_goes_away_is_one_debug_line(site, caplog, capfd):
+    import logging
+    import socket
+    site.write("a.txt", dump("首頁 > 物流資訊 > 行業新聞", "長文", "2020/6/1 22:46:13", "來處", "正文。" * 200000))
+    site.build()
+    page = next((site.out / "articles").rglob("*.html")).relative_to(site.out).as_posix()   # 1.8 MB
+    server = FeedServer(site.out, ("127.0.0.1", 0)).start()
+    host, port = server.httpd.server_address[:2]
+    try:
+        with caplog.at_level(logging.DEBUG, logger="feedpub.serve"):
+            for _ in range(5):
+                s = socket.create_connection((host, port))
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                s.sendall(f"GET /{page} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                s.recv(10)
+                s.close()                                        # a reset while the server writes
+            wait_for(lambda: any("client gone" in r.getMessage() for r in caplog.records), timeout=10)
+            resp, _ = request(host, port, "GET", "/rss.xml")
+            assert resp.status == 200
+    finally:
+        server.stop()
+    served = [r for r in caplog.records if r.name == "feedpub.serve"]
+    assert all(r.levelno == logging.DEBUG for r in served)
+    assert "Traceback" not in capfd.readouterr().err

@@ -153,6 +153,14 @@ def _gather_folder(settings: Settings, store: Store, source_settings, *, now: da
     if only is None:
         states = source.scan()
         known = {} if full else store.seen_files(source_settings.name)
+        if source.problems:                  # links that lead nowhere: reported, as a file would be
+            found = [Problem(source_settings.name, loc, reason) for loc, reason in source.problems]
+            with store.transaction() as tx:
+                for p in found:
+                    tx.record_problem(p, now)
+            for p in found:
+                _report(p, str(source.root / p.location))
+            summary.problems.extend(found)
     else:
         states = source.stat(only)
         known = {} if full else store.seen_files(source_settings.name, [s.location for s in states])

@@ -9,10 +9,15 @@ mix. `Batch` does the same for many files with one sync for all.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import socket
 import tempfile
 import time
 from pathlib import Path
+
+from .workers import pid_alive
 
 
 class PublishError(Exception):
@@ -68,7 +73,7 @@ def _holds(target: Path, data: bytes) -> bool:
 
 def _temp_copy(target: Path, data: bytes, *, fsync: bool) -> str:
     """`data` in a new temporary file beside `target` (mode 0644): its path."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.~{_owner()}~", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -218,18 +223,32 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _owner() -> str:
+    """Who writes a temporary file: this host (hashed) and process, in its name,
+    so a later run knows at once whether the writer is gone."""
+    return f"{_HOST}-{os.getpid()}"
+
+
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+_OWNED = re.compile(r"\.~([0-9a-f]{8})-(\d+)~")
+
+
 def remove_stale_temp_files(root: Path, older_than: float = 600.0) -> int:
     """Temporary files left by a process killed mid-write: never a feed.
 
-    Only old ones go: a young one may be another publisher's write in progress.
+    A file whose writer was a process of this host that is gone goes at once
+    (its name says who wrote it); any other only once older than
+    `older_than` seconds: it may be another publisher's write in progress.
     """
     removed = 0
     if not root.exists():
         return 0
     limit = time.time() - older_than
     for path in root.rglob(".*.tmp"):
+        m = _OWNED.search(path.name)
+        dead = m is not None and m.group(1) == _HOST and not pid_alive(int(m.group(2)))
         try:
-            if path.stat().st_mtime < limit:
+            if dead or path.stat().st_mtime < limit:
                 path.unlink()
                 removed += 1
         except OSError:

@@ -95,11 +95,9 @@ class Publisher:
     def start(self) -> None:
         self.lock.acquire()             # raises StoreLocked: a second `run` refuses
         self.store.heartbeat(self.host, self.pid, self.started, started=self.started)
-        # Holding the SQLite store alone, every temporary file is a dead one; on a
-        # shared PostgreSQL store a young one may be another publisher's write.
-        exclusive = self.lock.path is not None
-        removed = publish.remove_stale_temp_files(self.settings.output.dir,
-                                                  **({"older_than": 0} if exclusive else {}))
+        # Temporary files of this host's dead processes go at once; others only
+        # when old (on a shared store, a young one may be another publisher's write).
+        removed = publish.remove_stale_temp_files(self.settings.output.dir)
         if removed:
             log.info("removed %d temporary file(s) left by an earlier process", removed)
         if publish.remove_legacy_status(self.settings.output.dir):

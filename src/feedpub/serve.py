@@ -135,11 +135,28 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         log.debug("%s %s", self.address_string(), fmt % args)
 
+    def handle(self):
+        try:
+            super().handle()
+        except (ConnectionError, TimeoutError) as exc:        # the client went away: its business
+            log.debug("%s: client gone (%s)", self.client_address[0], exc.__class__.__name__)
+
     def do_HEAD(self):
-        self._serve(head=True)
+        self._answer(head=True)
 
     def do_GET(self):
-        self._serve(head=False)
+        self._answer(head=False)
+
+    def _answer(self, head: bool) -> None:
+        try:
+            self._serve(head)
+        except (ConnectionError, TimeoutError):
+            raise                                             # handled once, in handle()
+        except OSError as exc:
+            # A path the OS cannot even look up (longer than its limit, say):
+            # the request is bad, not the server.
+            log.debug("%s: %s", self.path[:200], exc)
+            self.send_error(HTTPStatus.BAD_REQUEST, "Bad request")
 
     def _resolve(self) -> Path | None:
         raw = unquote(urlsplit(self.path).path)
@@ -151,7 +168,7 @@ class Handler(BaseHTTPRequestHandler):
         target = self.root.joinpath(*parts) if parts else self.root
         try:
             real = Path(os.path.realpath(target))
-        except (OSError, ValueError):
+        except ValueError:
             return None
         if real != self.root and self.root not in real.parents:
             return None

@@ -96,9 +96,38 @@ def decode_declared(data: bytes, declared: list[str | None]) -> Decoded:
     """
     for name in declared:
         codec = canonical(name)
+        if codec in _WESTERN and any(b > 0x7F for b in data):
+            # A Western label on a page with high bytes: many CJK sites say
+            # iso-8859-1 by server default. Every byte decodes in these, so
+            # mislabelled GBK would come out as mojibake; detection decides.
+            found = decode(data)
+            if found.encoding not in _WESTERN or found.lost_bytes:
+                return found
         if codec:
             try:
                 return Decoded(data.decode(codec), codec)
             except UnicodeDecodeError:
                 continue
     return decode(data)
+
+
+_WESTERN = {"cp1252", "latin_1", "iso8859-15", "iso8859-1"}
+
+
+# What a file that is not text starts with: it is skipped, not published as junk.
+_MAGIC = [(b"PK\x03\x04", "zip"), (b"\x1f\x8b", "gzip"), (b"\x89PNG", "PNG"), (b"\x7fELF", "ELF executable"),
+          (b"%PDF-", "PDF"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), (b"7z\xbc\xaf", "7-Zip"),
+          (b"Rar!", "RAR"), (b"BZh", "bzip2"), (b"\xfd7zXZ", "xz"), (b"\xd0\xcf\x11\xe0", "Office (OLE)"),
+          (b"SQLite format 3", "SQLite database"), (b"\x00\x00\x01\x00", "icon")]
+
+
+def binary_kind(data: bytes) -> str | None:
+    """What kind of binary file these bytes are (None: they may be text)."""
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return kind
+    head = data[:8192]
+    if head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) \
+            and head.count(0) > max(16, len(head) // 20):
+        return "binary"        # many NUL bytes: no text encoding we read has them (a stray one is junk in text)
+    return None

@@ -8,6 +8,7 @@ reason: the caller records it and goes on with the next file.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import re
@@ -37,15 +38,31 @@ def _article_name(name: str, extensions) -> bool:
 class FileState:
     """What a scan knows about a file without opening it."""
 
-    location: str          # POSIX path relative to the source folder
+    location: str          # POSIX path relative to the source folder, as text (what the store keeps)
     size: int
     mtime_ns: int
+    path: str = ""         # the same as the file system spells it, if its name is not valid UTF-8
+
+    @property
+    def on_disk(self) -> str:
+        return self.path or self.location
+
+
+def readable_name(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (os.scandir keeps them as
+    lone surrogates, which no database or feed can hold) become \\xNN."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 class FolderSource:
     def __init__(self, settings: Source):
         self.settings = settings
         self.root = settings.path
+        self.problems: list[tuple[str, str]] = []   # (location, reason) met by the last scan
 
     def scan(self) -> list[FileState]:
         """Every article file below the folder, in a stable order.
@@ -55,6 +72,7 @@ class FolderSource:
         if not self.root.is_dir():
             raise SourceError(f"the folder {self.root} does not exist (any more)")
         found: list[FileState] = []
+        self.problems = []
         exts = self.settings.extensions
         todo = [(str(self.root), "")]
         while todo:
@@ -74,9 +92,15 @@ class FolderSource:
                     if not _article_name(name, exts):
                         continue
                     st = entry.stat()
-                except OSError:
-                    continue                  # vanished between listing and stat
-                found.append(FileState(prefix + name, st.st_size, st.st_mtime_ns))
+                except OSError as exc:
+                    if entry.is_symlink():        # dangling, or a loop: say so; a plain file just vanished
+                        why = "a symbolic link loop" if exc.errno == errno.ELOOP else \
+                            f"a symbolic link to {os.readlink(entry.path)!r}, which does not exist"
+                        self.problems.append((readable_name(prefix + name), f"{why}: not read"))
+                    continue
+                rel = prefix + name
+                shown = readable_name(rel)
+                found.append(FileState(shown, st.st_size, st.st_mtime_ns, "" if shown == rel else rel))
         found.sort(key=lambda f: f.location)
         return found
 
@@ -97,7 +121,8 @@ class FolderSource:
             except OSError:
                 continue                      # gone again: nothing to read
             if stat.S_ISREG(st.st_mode):
-                found.append(FileState(location, st.st_size, st.st_mtime_ns))
+                shown = readable_name(location)
+                found.append(FileState(shown, st.st_size, st.st_mtime_ns, "" if shown == location else location))
         return found
 
     def settled(self, states: list[FileState]) -> tuple[list[FileState], list[str]]:
@@ -109,7 +134,7 @@ class FolderSource:
         ready, moving = [], []
         for state in states:
             try:
-                st = os.stat(self.root / state.location)
+                st = os.stat(self.root / state.on_disk)
             except OSError:
                 moving.append(state.location)   # gone again (renamed away, deleted): nothing to read
                 continue
@@ -131,7 +156,7 @@ class FolderSource:
 
     def read(self, state: FileState) -> list[RawArticle]:
         """Read one file into its articles, or raise SourceError."""
-        path = self.root / state.location
+        path = self.root / state.on_disk
         if state.size > MAX_BYTES:
             raise SourceError(f"file is {state.size:,} bytes, more than the {MAX_BYTES:,} an article may have")
         real = self.inside(path)
@@ -139,6 +164,9 @@ class FolderSource:
             data = Path(real).read_bytes()
         except OSError as exc:
             raise SourceError(f"cannot read: {exc.strerror or exc}") from None
+        kind = decode.binary_kind(data)
+        if kind:
+            raise SourceError(f"a {kind} file, not an article (named {path.suffix}): not read")
         ext = path.suffix.lower()
         declared = decode.declared_charset(data) if ext in (".html", ".htm") else None
         decoded = decode.decode(data, declared)
@@ -150,7 +178,9 @@ class FolderSource:
             raise SourceError("nested too deeply to read") from None
         gathered = datetime.fromtimestamp(state.mtime_ns / 1e9, timezone.utc).replace(microsecond=0)
         notes = (decoded.note,) if decoded.note else ()
-        stem = path.stem
+        if state.path:
+            notes += (f"the file name is not valid UTF-8; published as {state.location!r}",)
+        stem = readable_name(path.stem)
         articles = []
         for n, fields in enumerate(records):
             location = state.location if len(records) == 1 else f"{state.location}#{fields.get('id') or n}"
