@@ -22,9 +22,9 @@ LIMIT = 3000                     # files that arrive at most (all of them fit in
 
 
 def start(site):
+    log = open(site.root / "run.log", "ab")
     return subprocess.Popen([sys.executable, "-m", "feedpub", "run", "--config", str(site.config_path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                            stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
 
 
 def test_random_kills_while_files_arrive_lose_nothing(site):
@@ -67,7 +67,7 @@ def test_random_kills_while_files_arrive_lose_nothing(site):
         wait_for(published, timeout=240, step=0.2)
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        assert proc.wait(timeout=30) == 0, (site.root / "run.log").read_text()[-3000:]
     entries = feedparser.parse((site.out / "rss.xml").read_bytes()).entries
     assert sorted(e.title for e in entries) == sorted(arrived)                 # each once
     pages = {p.relative_to(site.out).as_posix() for p in (site.out / "articles").rglob("*.html")}

@@ -118,3 +118,25 @@ def test_archive_places_of_an_older_store_are_its_pages_on_disk(any_site):
         path = site.out / prev[0].split("/feeds/", 1)[1] if prev else None
     archived = [i for page in seen[1:] for i in page]
     assert len(archived) == len(set(archived)) == 30 and len(seen) == 7    # 6 full pages, every item once
+
+
+def test_a_store_whose_creation_dies_midway_is_left_empty(any_site):
+    """A publisher killed while it creates its store must not leave half a
+    schema (the next start would call it an old store and refuse)."""
+    url = any_site.settings().store.url
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    probe = ("import alembic.op as op, sys\n"
+             "from feedpub.store import Store\n"
+             "def killed(*a, **k): raise SystemExit('killed mid-migration')\n"
+             "op.create_index = killed\n"
+             f"Store({url!r}, id_authority='x')\n")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert "killed mid-migration" in r.stderr
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert sa.inspect(conn).get_table_names() == []
+    engine.dispose()
+    any_site.write("a.txt", dump("首頁 > 物流資訊 > 行業新聞", "建好了", "2020/6/1 10:00:00", "來處"))
+    assert feedpub(any_site, "build").returncode == 0

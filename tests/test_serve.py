@@ -185,3 +185,34 @@ def test_a_client_that_goes_away_is_one_debug_line(site, caplog, capfd):
     served = [r for r in caplog.records if r.name == "feedpub.serve"]
     assert all(r.levelno == logging.DEBUG for r in served)
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_serve_memory_stays_within_its_cache_budget(site, tmp_path):
+    """2,000 distinct 1 MB files served: the server keeps at most [serve]
+    cache_size of them (hard links: one megabyte on disk, 2,000 files to it)."""
+    import os
+    import subprocess
+    import sys
+    big = site.out / "big"
+    big.mkdir(parents=True)
+    (big / "0.html").write_bytes(os.urandom(1 << 20))
+    for n in range(1, 2000):
+        os.link(big / "0.html", big / f"{n}.html")
+    site.config_path.write_text(site.config_path.read_text() + '\n[serve]\ncache_size = "32MB"\n')
+    proc = subprocess.Popen([sys.executable, "-m", "feedpub", "serve", "127.0.0.1:0", "--config", str(site.config_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = proc.stdout.readline().split(" at ")[1].split()[0]
+        host, port = url.removeprefix("http://").rstrip("/").split(":")
+
+        def peak_kb():
+            return int(next(line for line in open(f"/proc/{proc.pid}/status") if line.startswith("VmHWM")).split()[1])
+        request(host, int(port), "GET", "/big/0.html")
+        before = peak_kb()
+        for n in range(2000):
+            resp, body = request(host, int(port), "GET", f"/big/{n}.html")
+            assert resp.status == 200 and len(body) == 1 << 20
+        assert peak_kb() - before < (32 + 16) * 1024           # the budget, and a few buffers in flight
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

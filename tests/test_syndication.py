@@ -378,3 +378,17 @@ def test_feed_metadata_readers_show(site):
     raw = (site.out / "rss.xml").read_text()
     assert "<ttl>5</ttl>" in raw and "<sy:updatePeriod>hourly</sy:updatePeriod>" in raw
     assert atom.feed.generator_detail.version and atom.feed.generator == "feedpub"
+
+
+def test_an_archive_page_deleted_by_hand_is_restored(site):
+    set_output(site, max_items=5, archive_page_size=5)
+    many(site, 23, crumb=HYXW)
+    site.build()
+    pages = {p: p.read_bytes() for p in site.out.rglob("archive/*.xml")}
+    (site.out / "archive/1.rss.xml").unlink()
+    (site.out / "wu-liu-zi-xun/archive/2.atom.xml").unlink()
+    s = site.build(full=True)
+    assert s.written >= 2
+    assert {p: p.read_bytes() for p in site.out.rglob("archive/*.xml")} == pages   # byte for byte
+    ids, _ = walk(site, "rss.xml")
+    assert len(set(ids)) == 23                                                  # the walk is whole again

@@ -15,7 +15,7 @@ import argparse
 import logging
 import sys
 
-from . import __version__, config, publish
+from . import __version__, config, publish, sources
 from .build import build
 from .normalize import categories as cat_rules
 from .sources.folder import FolderSource
@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)       # migrations say what they do themselves
     try:
         settings = config.load(args.config)
+        sources.check(settings)
     except config.ConfigError as exc:
         print(f"feedpub: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -169,7 +170,7 @@ def _run(settings: config.Settings, args) -> int:
     server = None
     if args.serve:
         try:
-            server = FeedServer(settings.output.dir, parse_address(args.serve))
+            server = FeedServer(settings.output.dir, parse_address(args.serve), settings.serve.cache_size)
         except (ValueError, OSError) as exc:
             print(f"feedpub: cannot serve on {args.serve}: {exc}", file=sys.stderr)
             return 2
@@ -189,7 +190,7 @@ def _serve(settings: config.Settings, address: str) -> int:
     from .serve import FeedServer, parse_address
 
     try:
-        server = FeedServer(settings.output.dir, parse_address(address))
+        server = FeedServer(settings.output.dir, parse_address(address), settings.serve.cache_size)
     except (ValueError, OSError) as exc:
         print(f"feedpub: cannot serve on {address}: {exc}", file=sys.stderr)
         return 2

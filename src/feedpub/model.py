@@ -29,6 +29,7 @@ class RawArticle:
     author: str | None = None
     summary: str | None = None
     link: str | None = None
+    base_url: str | None = None      # what relative links in the body are relative to (the page's URL)
     id: str | None = None            # an id the article carries itself
     timezone: str | None = None      # zone for times that carry none
     default_category: str | None = None
@@ -80,6 +81,18 @@ class Problem:
     location: str
     reason: str
     severity: str = "error"           # "error": nothing published; "warning": published anyway
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    """A stored category, as the store knows it: render lays out its feeds from these."""
+
+    pk: int
+    key: str
+    parent_pk: int | None
+    depth: int
+    slug: str
+    name: str
 
 
 @dataclass(frozen=True)

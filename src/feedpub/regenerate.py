@@ -10,6 +10,7 @@ OPML files and the XSL view all come from here.
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from bisect import bisect_left
 from collections import OrderedDict
@@ -247,12 +248,16 @@ class _Run:
                                          label=self._feed_title, url_of=self.url_of))
 
     def _archives(self, ch: Channel, closed: int) -> None:
-        """Note the closed pages of a channel not written yet (newest first,
-        down to the first one on disk: older pages were written before it)."""
-        for page in range(closed, 0, -1):
-            if all((self.out / ch.archive(f, page)).exists() for f in ARCHIVE_FORMATS):
-                break
-            self._archive_todo.append((ch, page))
+        """Note the closed pages of a channel that are not on disk: new ones,
+        and any removed by hand (one listing of its archive folder)."""
+        if not closed:
+            return
+        folder = self.out / ch.archive(ARCHIVE_FORMATS[0], 1)
+        try:
+            present = os.listdir(folder.parent)
+        except OSError:
+            present = []
+        self._archive_todo += [(ch, page) for page in missing_archive_pages(closed, present)]
 
     def _write_archives(self) -> None:
         """Closed pages are written once and never again (caches keep them forever).
@@ -351,6 +356,15 @@ class _Run:
         """... and from every category's name and place."""
         parts = [config] + [f"{c.key}|{c.path_label}|{c.folder}" for c in self.chans]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def missing_archive_pages(closed: int, present) -> list[int]:
+    """The closed pages (1..closed) not on disk in every archive format, newest
+    first, given the names in the archive folder. Pages are written once, so
+    only these are rendered; a page deleted by hand is among them."""
+    names = set(present)
+    return [page for page in range(closed, 0, -1)
+            if not all(f"{page}.{fmt}.xml" in names for fmt in ARCHIVE_FORMATS)]
 
 
 def current_items(unarchived: list, newest: list, max_items: int) -> list:

@@ -15,7 +15,7 @@ import logging
 import os
 import posixpath
 import threading
-from functools import lru_cache
+from collections import OrderedDict
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -55,17 +55,52 @@ def content_type(path: Path, head: bytes) -> str:
     return _TYPES.get(ext, "application/octet-stream")
 
 
-@lru_cache(maxsize=1024)
-def _load(path: str, mtime_ns: int, size: int) -> tuple[bytes, str]:
-    """File bytes and strong ETag, cached by (path, mtime, size)."""
+class ByteCache:
+    """File bytes (and their gzip) kept for re-serving, least recently used
+    out first, bounded by their total size, not their number: 2,000 distinct
+    article pages of a megabyte each must not take 2 GB. A file larger than
+    a quarter of the budget is served without being kept."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.size = 0
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, make):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+                return value
+        value = make()
+        cost = _cost(value)
+        if cost <= self.budget // 4:
+            with self._lock:
+                if key not in self._items:
+                    self._items[key] = value
+                    self.size += cost
+                while self.size > self.budget:
+                    _, old = self._items.popitem(last=False)
+                    self.size -= _cost(old)
+        return value
+
+
+def _cost(value) -> int:
+    return len(value[0]) if isinstance(value, tuple) else len(value)
+
+
+def _load(path: str) -> tuple[bytes, str]:
+    """File bytes and strong ETag."""
     data = Path(path).read_bytes()
     return data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
 
 
-@lru_cache(maxsize=256)
-def _gzipped(path: str, mtime_ns: int, size: int) -> bytes:
-    data, _ = _load(path, mtime_ns, size)
+def _gzip(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+DEFAULT_CACHE = 64 * 1024 * 1024
 
 
 def _media_ranges(header: str | None) -> list[tuple[str, float]]:
@@ -131,6 +166,7 @@ def page_for_feed(rel: str) -> str | None:
 class Handler(BaseHTTPRequestHandler):
     server_version = f"feedpub/{__version__}"
     root: Path = Path(".")
+    cache: ByteCache = ByteCache(DEFAULT_CACHE)
 
     def log_message(self, fmt, *args):
         log.debug("%s %s", self.address_string(), fmt % args)
@@ -200,7 +236,8 @@ class Handler(BaseHTTPRequestHandler):
                 path = page
         try:
             st = path.stat()
-            data, etag = _load(str(path), st.st_mtime_ns, st.st_size)
+            key = (str(path), st.st_mtime_ns, st.st_size)
+            data, etag = self.cache.get(key, lambda: _load(str(path)))
         except OSError:
             self.send_error(HTTPStatus.NOT_FOUND, "Not found")
             return
@@ -220,7 +257,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Vary", "Accept, Accept-Encoding")
             self.end_headers()
             return
-        body = _gzipped(str(path), st.st_mtime_ns, st.st_size) if use_gzip else data
+        body = self.cache.get(key + ("gzip",), lambda: _gzip(data)) if use_gzip else data
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -281,11 +318,25 @@ def parse_address(text: str) -> tuple[str, int]:
     return (host.strip("[]") or "127.0.0.1"), int(port)
 
 
+def _return_large_blocks() -> None:
+    """glibc raises its mmap threshold as large blocks are freed, after which
+    megabyte file buffers come from per-thread heaps that keep the memory
+    (a thread per request: many heaps). A fixed threshold gives each freed
+    buffer back at once, so the process holds about what the cache holds."""
+    try:
+        import ctypes
+        ctypes.CDLL(None).mallopt(-3, 128 * 1024)          # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
 class FeedServer:
     """A threaded server over one folder, startable in the background."""
 
-    def __init__(self, root: Path, address: tuple[str, int]):
-        handler = type("BoundHandler", (Handler,), {"root": Path(os.path.realpath(root))})
+    def __init__(self, root: Path, address: tuple[str, int], cache_bytes: int = DEFAULT_CACHE):
+        _return_large_blocks()
+        self.cache = ByteCache(cache_bytes)
+        handler = type("BoundHandler", (Handler,), {"root": Path(os.path.realpath(root)), "cache": self.cache})
         self.httpd = ThreadingHTTPServer(address, handler)
         self.httpd.daemon_threads = True
         self.thread: threading.Thread | None = None

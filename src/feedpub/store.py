@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .model import Article, Item, Problem
+from .model import Article, CategoryRow, Item, Problem
 
 
 
@@ -186,16 +186,6 @@ meta = sa.Table(
 
 
 @dataclass(frozen=True)
-class CategoryRow:
-    pk: int
-    key: str
-    parent_pk: int | None
-    depth: int
-    slug: str
-    name: str
-
-
-@dataclass(frozen=True)
 class Saved:
     outcome: str                   # "new", "updated" or "unchanged"
     category_keys: frozenset[str]  # categories whose feeds must change
@@ -292,24 +282,61 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
-            with self.engine.begin() as conn:
-                if conn.dialect.name == "postgresql":
-                    # publishers starting together: one creates or checks the schema at a time
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
+            with self.engine.connect() as conn:
                 if _at_head(conn):
                     return                               # the common case: no need to load Alembic
-                current, head = schema_revision(conn)
-                if current is None:
-                    _upgrade(conn)                       # a new store starts at the newest schema
-                elif current != head and not migrate:
-                    raise StoreBehind(
-                        f"the store {_safe_url(url)} is at schema revision {current}, this feedpub needs {head}: "
-                        f"run `feedpub migrate` (back the store up first)")
-                elif current != head:
-                    _upgrade(conn)
+            self._migrate(migrate)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"cannot open store {_safe_url(url)}: {exc.__class__.__name__}: "
                              f"{getattr(exc, 'orig', None) or exc}") from None
+
+    def _migrate(self, migrate: bool) -> None:
+        """Create the schema of a new store, or upgrade an old one when asked:
+        all of it or none of it (a publisher killed while creating its store
+        must not leave half a schema behind). SQLite's Python driver runs DDL
+        outside transactions unless told otherwise: here it is told."""
+        url = self.url
+        engine = self.engine
+        if engine.dialect.name == "sqlite":
+            engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+        try:
+            with engine.connect() as conn:
+                if conn.dialect.name == "sqlite":
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")        # DDL included, one writer
+                else:
+                    conn = conn.execution_options(isolation_level="READ COMMITTED")
+                    conn.begin()
+                    # publishers starting together: one creates or checks the schema at a time
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
+                try:
+                    self._upgrade_if_needed(conn, migrate)
+                except BaseException:
+                    if conn.dialect.name == "sqlite":
+                        conn.exec_driver_sql("ROLLBACK")
+                    else:
+                        conn.rollback()
+                    raise
+                if conn.dialect.name == "sqlite":
+                    conn.exec_driver_sql("COMMIT")
+                else:
+                    conn.commit()
+        finally:
+            if engine is not self.engine:
+                engine.dispose()
+
+    def _upgrade_if_needed(self, conn, migrate: bool) -> None:
+        if _at_head(conn):
+            return                                       # another publisher made it meanwhile
+        current, head = schema_revision(conn)
+        if current is None:
+            _upgrade(conn)                               # a new store starts at the newest schema
+        elif current != head and not migrate:
+            raise StoreBehind(
+                f"the store {_safe_url(self.url)} is at schema revision {current}, this feedpub needs {head}: "
+                f"run `feedpub migrate` (back the store up first)")
+        elif current != head:
+            _upgrade(conn)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -2,9 +2,9 @@
 
 from alembic import context
 
-from feedpub.store import metadata
-
+# Migrations carry what they need (no live feedpub code): a later change to
+# store.py must not change what an old migration does.
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+context.configure(connection=connection, render_as_batch=True)
 with context.begin_transaction():
     context.run_migrations()

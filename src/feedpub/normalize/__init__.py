@@ -23,8 +23,8 @@ def normalize(raw: RawArticle, *, now: datetime, summary_length: int = 200,
               base_url: str | None = None) -> tuple[Article | None, list[Problem]]:
     """Normalize one article; return it (or None) and what went wrong.
 
-    Relative links in the body resolve against the article's own URL, else
-    `base_url` (the site)."""
+    Relative links in the body resolve against the page it was read from
+    (`raw.base_url`), else the article's own URL, else `base_url` (the site)."""
     warnings: list[str] = list(raw.notes)
     title = text.clean_line(raw.title)
     if not title:
@@ -50,7 +50,7 @@ def normalize(raw: RawArticle, *, now: datetime, summary_length: int = 200,
         else:
             warnings.append(f"link {link!r} is not an absolute http(s) URL; ignored")
 
-    body = text.body_html(raw.body, raw.body_format, url or base_url)
+    body = text.body_html(raw.body, raw.body_format, raw.base_url or url or base_url)
     body_text = text.html_to_text(body)
     if raw.summary:
         summary = text.summarize(text.html_to_text(text.sanitize_html(raw.summary)), summary_length)

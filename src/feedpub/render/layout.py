@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from ..config import CategoryOverride, Settings
-from ..store import CategoryRow
+from ..model import CategoryRow
 
 FORMATS = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}
 ARCHIVE_FORMATS = ("rss", "atom")       # RFC 5005 is about XML feeds

@@ -21,7 +21,6 @@ from lxml import html as lxml_html
 from ..config import Source
 from ..model import Problem, RawArticle
 from . import decode, select
-from ..normalize.text import absolute_links
 from .formats import crumb_text, source_text
 from .http import FetchError, Http, Page
 
@@ -235,7 +234,7 @@ class WebSource:
         return RawArticle(
             source=self.settings.name, location=c.url, gathered_at=page.date,
             title=title, date=date or c.date,                  # the article page's date wins
-            body=absolute_links(body, base) if body else "", body_format="html",
+            body=body or "", body_format="html", base_url=base,
             breadcrumb=crumb_text(crumb) if crumb else None,
             categories=(c.category,) if c.category and not crumb else (),
             source_name=source_text(source_name) if source_name else None,

@@ -6,7 +6,6 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from feedpub.store import UTCDateTime
 
 revision = "0001"
 down_revision = None
@@ -28,10 +27,10 @@ def upgrade() -> None:
         sa.Column("body_html", sa.Text, nullable=False),
         sa.Column("author", sa.Text),
         sa.Column("source_name", sa.Text),
-        sa.Column("published", UTCDateTime, nullable=False),
+        sa.Column("published", sa.DateTime, nullable=False),
         sa.Column("dated", sa.Boolean, nullable=False),
-        sa.Column("updated", UTCDateTime, nullable=False),
-        sa.Column("first_seen", UTCDateTime, nullable=False),
+        sa.Column("updated", sa.DateTime, nullable=False),
+        sa.Column("first_seen", sa.DateTime, nullable=False),
         sa.Column("date_raw", sa.Text),
         sa.Column("content_hash", sa.String(64), nullable=False),
     )
@@ -52,7 +51,7 @@ def upgrade() -> None:
         sa.Column("category_pk", sa.Integer, sa.ForeignKey("categories.pk"), primary_key=True),
         sa.Column("direct", sa.Boolean, nullable=False),
         sa.Column("spelling", sa.Text, nullable=False),
-        sa.Column("published", UTCDateTime, nullable=False),
+        sa.Column("published", sa.DateTime, nullable=False),
     )
     op.create_index("ix_article_categories_newest", "article_categories", ["category_pk", "published"])
     op.create_table(
@@ -75,8 +74,8 @@ def upgrade() -> None:
         sa.Column("location", sa.String(1000), nullable=False),
         sa.Column("reason", sa.Text, nullable=False),
         sa.Column("severity", sa.String(10), nullable=False),
-        sa.Column("first_seen", UTCDateTime, nullable=False),
-        sa.Column("last_seen", UTCDateTime, nullable=False),
+        sa.Column("first_seen", sa.DateTime, nullable=False),
+        sa.Column("last_seen", sa.DateTime, nullable=False),
         sa.Column("count", sa.Integer, nullable=False),
     )
     op.create_index("ix_problems_where", "problems", ["source", "location"])

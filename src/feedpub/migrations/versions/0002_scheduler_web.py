@@ -6,7 +6,6 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
-from feedpub.store import UTCDateTime
 
 revision = "0002"
 down_revision = "0001"
@@ -26,13 +25,13 @@ def upgrade() -> None:
     create_table(
         "source_status",
         sa.Column("source", sa.String(200), primary_key=True),
-        sa.Column("last_run", UTCDateTime),
-        sa.Column("last_success", UTCDateTime),
+        sa.Column("last_run", sa.DateTime),
+        sa.Column("last_success", sa.DateTime),
         sa.Column("last_duration", sa.Float),
         sa.Column("last_error", sa.Text),
-        sa.Column("last_error_at", UTCDateTime),
+        sa.Column("last_error_at", sa.DateTime),
         sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("next_run", UTCDateTime),
+        sa.Column("next_run", sa.DateTime),
         sa.Column("runs", sa.Integer, nullable=False, server_default="0"),
         sa.Column("last_new", sa.Integer, nullable=False, server_default="0"),
         sa.Column("last_updated", sa.Integer, nullable=False, server_default="0"),
@@ -42,8 +41,8 @@ def upgrade() -> None:
         "processes",
         sa.Column("host", sa.String(255), primary_key=True),
         sa.Column("pid", sa.Integer, primary_key=True),
-        sa.Column("started", UTCDateTime, nullable=False),
-        sa.Column("heartbeat", UTCDateTime, nullable=False),
+        sa.Column("started", sa.DateTime, nullable=False),
+        sa.Column("heartbeat", sa.DateTime, nullable=False),
     )
     create_table(
         "http_cache",
@@ -59,8 +58,8 @@ def upgrade() -> None:
         sa.Column("source", sa.String(200), nullable=False),
         sa.Column("host", sa.String(255), nullable=False),
         sa.Column("pid", sa.Integer, nullable=False),
-        sa.Column("started", UTCDateTime, nullable=False),
-        sa.Column("ended", UTCDateTime),
+        sa.Column("started", sa.DateTime, nullable=False),
+        sa.Column("ended", sa.DateTime),
     )
     if "gathers" not in existing:
         op.create_index("ix_gathers_source", "gathers", ["source", "started"])

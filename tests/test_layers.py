@@ -1,0 +1,34 @@
+"""The pipeline's layers, as pyproject.toml states them, checked with
+import-linter: each stage imports only the layers below it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+LINT = Path(sys.executable).parent / "lint-imports"
+
+
+def lint(root: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(root / "src"))
+    return subprocess.run([str(LINT), "--config", str(root / "pyproject.toml"), "--no-cache"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_layers_hold():
+    r = lint(REPO)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert "2 kept, 0 broken" in r.stdout
+
+
+def test_config_importing_a_source_breaks_them(tmp_path):
+    shutil.copytree(REPO / "src", tmp_path / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", tmp_path)
+    config = tmp_path / "src" / "feedpub" / "config.py"
+    config.write_text(config.read_text() + "\n\ndef _reach_back():\n    from .sources import select  # noqa\n")
+    r = lint(tmp_path)
+    assert r.returncode != 0 and "feedpub.config -> feedpub.sources" in r.stdout, r.stdout[-3000:]
