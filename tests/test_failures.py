@@ -4,7 +4,6 @@ line with its documented exit status (cli.py's docstring, the README)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys

@@ -357,7 +357,8 @@ def parse(data: dict, path: Path) -> Settings:
         r.known(val, where, {"slug", "title"})
         slug = r.str(val, where, "slug", None)
         if slug is not None and not _valid_slug_path(slug):
-            raise r.fail(f"{where}.slug", f"{slug!r} must be lowercase ASCII words joined by '-' and '/'")
+            raise r.fail(f"{where}.slug", f"{slug!r} must be lowercase ASCII words joined by '-' and '/', "
+                                          f"and not start with a name feedpub uses itself (articles, archive)")
         categories[key] = CategoryOverride(slug=slug, title=r.str(val, where, "title", None))
 
     ws = r.table(data, "websub", {"hubs"})
@@ -516,7 +517,9 @@ def _schedule(r: _Reader, src: dict, where: str, zone: str) -> tuple[float | Non
 
 
 def _valid_slug_path(slug: str) -> bool:
-    return all(re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", part) for part in slug.split("/"))
+    from .identity import RESERVED
+    parts = slug.split("/")
+    return parts[0] not in RESERVED and all(re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", part) for part in parts)
 
 
 def _store_url(r: _Reader, url: str) -> str:

@@ -221,11 +221,9 @@ class Publisher:
         then, as it is."""
         with self._poke_lock:
             opened = self._open.get(name, {})
-            now = time.monotonic()
-            held = {loc for loc, (_, at) in opened.items() if now - at < QUIET}
+            held, due = held_files({loc: at for loc, (_, at) in opened.items()}, time.monotonic())
             for loc in [loc for loc in opened if loc not in held]:
                 del opened[loc]
-            due = min((opened[loc][1] + QUIET for loc in held), default=None)
             return held, due
 
     def _take_changes(self, name: str) -> set[str] | None:
@@ -238,7 +236,7 @@ class Publisher:
         with self._poke_lock:
             changed, self._changed[name] = self._changed[name], set()
             now = time.monotonic()
-            if now >= self._rescan_at[name] or not self._watchers[name].is_alive():
+            if rescan_due(now, self._rescan_at[name], self._watchers[name].is_alive()):
                 every = self.rescan or next(s.rescan for s in self.settings.sources if s.name == name)
                 self._rescan_at[name] = now + every
                 return None
@@ -258,9 +256,7 @@ class Publisher:
         now = time.monotonic()
         with self._poke_lock:
             first = self._first_poke.setdefault(name, now)
-            delay = min(self.debounce, max(0.0, first + self.max_delay - now))
-            if at is not None:
-                delay = max(delay, at - now)
+            delay = gather_delay(now, first, self.debounce, self.max_delay, at)
             run_at = _utcnow() + timedelta(seconds=delay)
             try:
                 # max_instances=2: a poke during the watch tick itself (files still
@@ -342,7 +338,7 @@ class Publisher:
             new=summary.articles["new"] if summary else 0, updated=summary.articles["updated"] if summary else 0,
             problems=len(summary.problems) if summary else 0)
         if error:
-            backoff = min(MAX_BACKOFF, (source.every or 60.0) * (2 ** (failures - 1)))
+            backoff = retry_after(failures, source.every)
             self._retry_at[name] = time.monotonic() + backoff * 0.9
             log.error("%s: failed (%d in a row; next try in %.0fs): %s", name, failures, backoff, error)
         else:
@@ -418,6 +414,37 @@ class Publisher:
             os._exit(0)
         log.info("stopped")
         return 0
+
+
+# -- the policy, as arithmetic on values ---------------------------------------
+
+def retry_after(failures: int, every: float | None) -> float:
+    """Seconds before a failing source is tried again: its interval doubled
+    for each failure in a row (a minute for cron sources), at most an hour."""
+    return min(MAX_BACKOFF, (every or 60.0) * (2 ** max(0, failures - 1)))
+
+
+def rescan_due(now: float, rescan_at: float, watcher_alive: bool) -> bool:
+    """Must a watched folder be scanned whole (not only the files its events
+    named)? When its rescan time has come, or its watcher has stopped."""
+    return now >= rescan_at or not watcher_alive
+
+
+def gather_delay(now: float, first: float, debounce: float, max_delay: float, at: float | None = None) -> float:
+    """Seconds from now to the gather that a watched folder's event asks for:
+    `debounce` after the event, but never later than `max_delay` after the
+    first event of the burst (so a steady stream of files still publishes);
+    with `at`, not before then (a held file will have been quiet)."""
+    delay = min(debounce, max(0.0, first + max_delay - now))
+    return max(delay, at - now) if at is not None else delay
+
+
+def held_files(open_since: dict[str, float], now: float, quiet: float = QUIET) -> tuple[set[str], float | None]:
+    """Of the files someone has open (each with its last event), those to
+    hold back, and when the first of them will have been quiet for `quiet`
+    seconds (then it is read as it is)."""
+    held = {loc for loc, at in open_since.items() if now - at < quiet}
+    return held, min((open_since[loc] + quiet for loc in held), default=None)
 
 
 def status_document(status: dict) -> dict:

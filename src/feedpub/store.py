@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from .identity import Stored, free_slug, merge_times, mint
 from .model import Article, CategoryRow, Item, Problem
 
 
@@ -864,11 +865,10 @@ class Transaction:
         self._set_origin(art, row.pk)
         if row.content_hash == art.content_hash:
             return Saved("unchanged", frozenset(), row.pk)
-        published = kept_published(row.published, row.dated, row.date_raw, art)
-        updated = art.updated or max(art.gathered_at, row.updated, published)
+        published, updated = merge_times(Stored(row.published, row.dated, row.date_raw, row.updated), art)
         values = dict(title=art.title, summary=art.summary, body_html=art.body_html, author=art.author,
                       source_name=art.source_name, published=published, dated=row.dated or bool(art.published),
-                      updated=max(updated, published), date_raw=art.date_raw or row.date_raw,
+                      updated=updated, date_raw=art.date_raw or row.date_raw,
                       content_hash=art.content_hash)
         if art.url and not row.url:
             values["url"] = art.url
@@ -927,23 +927,12 @@ class Transaction:
 
     def _new_row(self, art: Article, now: datetime) -> dict:
         """The row of an article stored for the first time: its id is minted here."""
-        published = art.published or now
-        day = published.strftime("%Y-%m-%d")
-        digest = hashlib.sha256(art.key.encode("utf-8", "surrogatepass")).hexdigest()
-        if art.url:
-            item_id = art.url
-        elif art.given_id and _is_uri(art.given_id):
-            item_id = art.given_id
-        else:
-            item_id = f"tag:{self.id_authority},{day}:" + (quote(art.given_id, safe="") if art.given_id
-                                                           else digest[:20])
-        page_path = None if art.url else f"articles/{published:%Y}/{published:%m}/{digest[:16]}.html"
+        minted = mint(art, now, self.id_authority)
         return dict(
-            id=item_id, key=art.key, source=art.source, url=art.url, page_path=page_path, title=art.title,
-            summary=art.summary, body_html=art.body_html, author=art.author, source_name=art.source_name,
-            published=published, dated=art.published is not None,
-            updated=max(art.updated or published, published), first_seen=now, date_raw=art.date_raw,
-            content_hash=art.content_hash,
+            id=minted.id, key=art.key, source=art.source, url=art.url, page_path=minted.page_path,
+            title=art.title, summary=art.summary, body_html=art.body_html, author=art.author,
+            source_name=art.source_name, published=minted.published, dated=art.published is not None,
+            updated=minted.updated, first_seen=now, date_raw=art.date_raw, content_hash=art.content_hash,
         )
 
     def _insert(self, art: Article, now: datetime) -> Saved:
@@ -1047,10 +1036,8 @@ class Transaction:
                 self.conn.execute(sa.select(c.pk).where(c.key == parent_key)).scalar() if parent_key else None)
             taken = set(self.conn.execute(sa.select(c.slug).where(
                 c.parent_pk.is_(None) if parent_pk is None else c.parent_pk == parent_pk)).scalars())
-            slug, n = base, 2
             while pk is None:
-                while slug in taken or slug in ("articles", "archive"):
-                    slug, n = f"{base}-{n}", n + 1
+                slug = free_slug(base, taken)
                 pk = _insert_or_nothing(self.conn, categories, dict(
                     key=key, parent_pk=parent_pk, depth=key.count("/") + 1, slug=slug, name=spelling))
                 if pk is None:          # a concurrent publisher took the key, or the slug
@@ -1058,18 +1045,6 @@ class Transaction:
                     taken.add(slug)
         self._cat_cache[key] = pk
         return pk
-
-
-def kept_published(stored: datetime, dated: bool, stored_raw: str | None, art: Article) -> datetime:
-    """An edited article's time: once resolved, it moves only when its own
-    written date changes (`3小時前` read again after a touch is the same time);
-    an undated one keeps the time it was first seen."""
-    if art.published is None:
-        return stored
-    if dated and stored_raw is not None and art.date_raw is not None \
-            and " ".join(stored_raw.split()) == " ".join(art.date_raw.split()):
-        return stored
-    return art.published
 
 
 def _next_place(conn: Connection) -> int:
@@ -1113,11 +1088,6 @@ def _insert_or_nothing(conn: Connection, table: sa.Table, values: dict, returnin
 def _like_prefix(location: str) -> str:
     escaped = location.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "#%"
-
-
-def _is_uri(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https", "tag", "urn") and (bool(parts.netloc) or parts.scheme != "http")
 
 
 def id_authority(feeds_url: str) -> str:

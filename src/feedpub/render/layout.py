@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from ..config import CategoryOverride, Settings
+from ..identity import free_slug
 from ..model import CategoryRow
 
 FORMATS = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}
@@ -81,11 +82,7 @@ def channels(rows: list[CategoryRow], spellings: dict[int, list[tuple[str, int]]
     # configured one wins, the minted one moves aside deterministically.
     used: dict[str, int] = {}
     for r in sorted(rows, key=lambda r: (not (overrides.get(r.key) and overrides[r.key].slug), r.depth, r.key)):
-        folder = folders[r.pk]
-        n = 2
-        while folder in used or folder in ("articles",):
-            folder = f"{folders[r.pk]}-{n}"
-            n += 1
+        folder = free_slug(folders[r.pk], used)
         used[folder] = r.pk
         folders[r.pk] = folder
     out = [Channel(None, "", (), "", None)]

@@ -1,0 +1,83 @@
+"""Who an article is, decided once: its id, its page's path, its times after
+an edit, and the names folders may take. Pure functions of values: the store
+applies what they decide, and their tests need no database."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote, urlsplit
+
+from .model import Article
+
+# Folder names of the output folder that a category may never take.
+RESERVED = frozenset({"articles", "archive"})
+
+
+@dataclass(frozen=True)
+class Minted:
+    """What an article gets on its first insert, and keeps for ever."""
+
+    id: str                     # the item id (tag URI or the article's own URL)
+    page_path: str | None       # our article page, for articles without a URL of their own
+    published: datetime         # UTC: the article's time, or when it was first seen
+    updated: datetime
+
+
+def mint(art: Article, now: datetime, authority: str) -> Minted:
+    """Id and page path of a new article. A tag URI carries the day of the
+    article's time (or of `now`, when it was first seen, for an undated one)."""
+    published = art.published or now
+    digest = hashlib.sha256(art.key.encode("utf-8", "surrogatepass")).hexdigest()
+    if art.url:
+        item_id = art.url
+    elif art.given_id and is_uri(art.given_id):
+        item_id = art.given_id
+    else:
+        item_id = f"tag:{authority},{published:%Y-%m-%d}:" + (quote(art.given_id, safe="") if art.given_id
+                                                               else digest[:20])
+    page_path = None if art.url else f"articles/{published:%Y}/{published:%m}/{digest[:16]}.html"
+    return Minted(item_id, page_path, published, max(art.updated or published, published))
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The facts an edit may change or must keep."""
+
+    published: datetime
+    dated: bool                 # False: `published` is when it was first seen
+    date_raw: str | None        # the date as written when it was stored
+    updated: datetime
+
+
+def merge_times(stored: Stored, art: Article) -> tuple[datetime, datetime]:
+    """(published, updated) of an edited article.
+
+    Its time, once resolved, moves only when its own written date changes
+    (`3小時前` read again after a touch is the same time); an undated one
+    keeps the time it was first seen. Without an `updated` of its own, an
+    edit is dated by when it was gathered, never earlier than before.
+    """
+    published = stored.published
+    if art.published is not None and not (stored.dated and _same_words(stored.date_raw, art.date_raw)):
+        published = art.published
+    updated = art.updated or max(art.gathered_at, stored.updated, published)
+    return published, max(updated, published)
+
+
+def _same_words(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and " ".join(a.split()) == " ".join(b.split())
+
+
+def free_slug(base: str, taken) -> str:
+    """`base`, or `base-2`, `base-3` … : the first not taken and not reserved."""
+    slug, n = base, 2
+    while slug in taken or slug in RESERVED:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def is_uri(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https", "tag", "urn") and (bool(parts.netloc) or parts.scheme != "http")
