@@ -347,7 +347,9 @@ class FeedServer:
         return f"http://{host}:{port}/"
 
     def start(self) -> FeedServer:
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="feedpub-serve", daemon=True)
+        # A short poll: stop() (shutdown) returns within it, not within half a second.
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                       name="feedpub-serve", daemon=True)
         self.thread.start()
         return self
 
