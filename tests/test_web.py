@@ -240,5 +240,7 @@ def test_feedpub_try_shows_what_each_selector_finds(web):
     assert r.returncode == 0, r.stderr
     assert "item 'ul.list li': 4 match(es)" in r.stdout
     assert "寧波港吞吐量創新高" in r.stdout and f"{base}/news/list_2.html" in r.stdout
-    assert "date '.info .time': 2020/6/30 22:46:13" in r.stdout
+    assert "date: 2020/6/30 22:46:13  ->  2020-06-30 22:46:13 +0800 (Asia/Shanghai)" in r.stdout
+    assert "category: 物流資訊/港口航運  ->  category 物流資訊 › 港口航運 (wu-liu-zi-xun/gang-kou-hang-yun)" in r.stdout
+    assert f"{base}/cold/" in r.stdout                                # every start page
     assert not (tmp / "feeds").exists() and not (tmp / "state.db").exists()

@@ -238,7 +238,8 @@ def _status(settings: config.Settings, as_json: bool) -> int:
 
 
 def _try(settings: config.Settings, name: str) -> int:
-    """Fetch the first listing page and one article page; print what the selectors found."""
+    """Fetch every start page and one article page; print what each field
+    finds as written, and what feedpub makes of it."""
     from .sources.http import FetchError, Http
     from .sources.web import WebSource
 
@@ -255,13 +256,43 @@ def _try(settings: config.Settings, name: str) -> int:
             print(f"feedpub: {exc}", file=sys.stderr)
             return 1
     where = None
+    title = None
     for page, what, found in rows:
         if page != where:
             print(page)
             where = page
+        if what.endswith("title"):
+            title = found
         shown = "(nothing: check this selector)" if found in (None, "", "0 match(es)") else found
-        print(f"  {what}: {shown}")
+        made = _made_of(what.rpartition(" ")[2], found, source, title) if found else None
+        print(f"  {what}: {shown}" + (f"  ->  {made}" if made and made != found else ""))
     return 0
+
+
+def _made_of(field: str, raw: str, source, title: str | None) -> str | None:
+    """What normalize makes of a raw value, for `feedpub try`."""
+    from datetime import datetime, timezone
+
+    from .normalize import categories as cat_rules, text, timestamps
+    from .sources.formats import crumb_text, source_text
+    if field == "date":
+        zone = timestamps.zone(source.timezone)
+        try:
+            parsed = timestamps.parse_detail(raw, zone=zone, gathered_at=datetime.now(timezone.utc))
+        except timestamps.TimestampError as exc:
+            return f"not a date ({exc}): the listing's date, else the time first seen"
+        local = parsed.when.astimezone(zone)
+        return f"{local:%Y-%m-%d %H:%M:%S %z} ({source.timezone})" + (" relative to the fetch" if parsed.relative else "")
+    if field == "source":
+        return text.clean_line(source_text(raw))
+    if field in ("category", "breadcrumb"):
+        levels = (cat_rules.levels_from_path(raw) if field == "category"
+                  else cat_rules.levels_from_breadcrumb(crumb_text(raw), title or ""))
+        path, _ = cat_rules.make_path(levels)
+        return f"category {' › '.join(path.levels)} ({'/'.join(path.slugs)})" if path else "no category"
+    if field == "title":
+        return text.clean_line(raw)
+    return None
 
 
 def _migrate(settings: config.Settings) -> int:

@@ -77,13 +77,23 @@ class StartPage:
 
 
 @dataclass(frozen=True)
+class Field:
+    """Where a value is: a selector (CSS with @attr, or a JMESPath in a JSON
+    listing), and optionally a regular expression whose first group, searched
+    in the selected text, is the value (`來源：\\s*(\\S+)` on a byline)."""
+
+    select: str
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
 class ArticleSelectors:
-    title: str | None = None
-    date: str | None = None
-    source: str | None = None
-    body: str | None = None
-    breadcrumb: str | None = None
-    author: str | None = None
+    title: Field | None = None
+    date: Field | None = None
+    source: Field | None = None
+    body: Field | None = None
+    breadcrumb: Field | None = None
+    author: Field | None = None
 
 
 @dataclass(frozen=True)
@@ -92,11 +102,17 @@ class Web:
 
     start: tuple[StartPage, ...]
     item: str
-    title: str
-    link: str
-    date: str | None = None
+    title: Field
+    link: Field
+    date: Field | None = None
+    source: Field | None = None
+    summary: Field | None = None
     next_page: str | None = None
     max_pages: int = 3
+    listing: str = "html"        # or "json": start URLs are JSON endpoints, selectors JMESPath
+    page_url: str | None = None  # "index_{n}.html": pages a script pager makes, {n} from page_from up
+    page_from: int = 1
+    page_param: str | None = None   # "page": the start URL's query parameter raised page by page
     article: ArticleSelectors | None = None
     robots: bool = True
     delay: float = 1.0           # seconds between two requests to one host
@@ -415,13 +431,27 @@ def _folder(r: _Reader, src: dict, where: str) -> dict:
 
 
 WEB_KEYS = {"start", "item", "title", "link", "date", "next_page", "max_pages", "article", "robots", "delay",
-            "timeout", "retries", "user_agent", "concurrency", "deadline", "max_page_size", "allow_hosts"}
+            "timeout", "retries", "user_agent", "concurrency", "deadline", "max_page_size", "allow_hosts",
+            "source", "summary", "listing", "page_url", "page_from", "page_param"}
 ARTICLE_KEYS = {"title", "date", "source", "body", "breadcrumb", "author"}
 
 
-def _selector(r: _Reader, table: dict, where: str, key: str, required: bool = False) -> str | None:
-    """A selector as written; the web source type checks its syntax (sources.check)."""
-    return r.str(table, where, key, ... if required else None)
+def _selector(r: _Reader, table: dict, where: str, key: str, required: bool = False) -> Field | None:
+    """A field: a selector as written (the web source type checks its syntax,
+    sources.check), or a table { select = "…", pattern = "…" }."""
+    value = table.get(key)
+    if isinstance(value, dict):
+        w = f"{where}.{key}"
+        r.known(value, w, {"select", "pattern"})
+        pattern = r.str(value, w, "pattern", None)
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise r.fail(f"{w}.pattern", f"not a regular expression: {exc}") from None
+        return Field(r.str(value, w, "select"), pattern)
+    text = r.str(table, where, key, ... if required else None)
+    return None if text is None else Field(text)
 
 
 def _web(r: _Reader, src: dict, where: str) -> Web:
@@ -449,12 +479,15 @@ def _web(r: _Reader, src: dict, where: str) -> Web:
         raise r.fail(f"{where}.robots", "must be true or false")
     return Web(
         start=tuple(pages),
-        item=_selector(r, src, where, "item", required=True),
+        item=r.str(src, where, "item"),
         title=_selector(r, src, where, "title", required=True),
         link=_selector(r, src, where, "link", required=True),
         date=_selector(r, src, where, "date"),
-        next_page=_selector(r, src, where, "next_page"),
+        source=_selector(r, src, where, "source"),
+        summary=_selector(r, src, where, "summary"),
+        next_page=r.str(src, where, "next_page", None),
         max_pages=r.int(src, where, "max_pages", 3, 1, 1000),
+        **_paging(r, src, where),
         article=article,
         robots=robots,
         delay=r.duration(src, where, "delay", 1.0),
@@ -466,6 +499,27 @@ def _web(r: _Reader, src: dict, where: str) -> Web:
         max_page_size=r.size(src, where, "max_page_size", Web.max_page_size),
         allow_hosts=_hosts(r, src, where),
     )
+
+
+def _paging(r: _Reader, src: dict, where: str) -> dict:
+    listing = r.str(src, where, "listing", "html")
+    if listing not in ("html", "json"):
+        raise r.fail(f"{where}.listing", f"must be \"html\" or \"json\", not {listing!r}")
+    ways = [k for k in ("next_page", "page_url", "page_param") if k in src]
+    if len(ways) > 1:
+        raise r.fail(where, f"give one way to the next page, not {' and '.join(ways)}")
+    page_url = r.str(src, where, "page_url", None)
+    if page_url is not None:
+        try:
+            page_url.format(n=2)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise r.fail(f"{where}.page_url", f"the page number is {{n}} (\"index_{{n}}.html\"): {exc}") from None
+        if "{n}" not in page_url:
+            raise r.fail(f"{where}.page_url", "must contain {n}, the page number: \"index_{n}.html\"")
+    if listing == "json" and "next_page" in src:
+        raise r.fail(f"{where}.next_page", "a JSON listing pages by page_param or page_url")
+    return dict(listing=listing, page_url=page_url, page_from=r.int(src, where, "page_from", 1, 0, 1_000_000),
+                page_param=r.str(src, where, "page_param", None))
 
 
 def _hosts(r: _Reader, src: dict, where: str) -> tuple[str, ...]:

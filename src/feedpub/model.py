@@ -20,6 +20,7 @@ class RawArticle:
     gathered_at: datetime            # aware; file mtime or HTTP Date
     title: str | None = None
     date: str | None = None          # as written: "2020/6/1 22:46:13", "3小時前"
+    listing_date: str | None = None  # a listing's date for it, as written: used when `date` is missing or says less
     updated: str | None = None
     body: str | None = None
     body_format: str = "text"        # "text", "html" or "markdown"

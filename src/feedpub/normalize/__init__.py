@@ -34,7 +34,7 @@ def normalize(raw: RawArticle, *, now: datetime, summary_length: int = 200,
         title = title[:MAX_TITLE - 1].rstrip() + "…"
 
     zone = timestamps.zone(raw.timezone or "UTC")
-    published, published_relative = _instant(raw.date, "date", zone, raw.gathered_at, now, warnings)
+    date_raw, published, published_relative = _published(raw, zone, now, warnings)
     updated, updated_relative = _instant(raw.updated, "updated", zone, raw.gathered_at, now, warnings)
     if published and updated and updated < published:
         updated = None
@@ -72,31 +72,56 @@ def normalize(raw: RawArticle, *, now: datetime, summary_length: int = 200,
     content_hash = _digest("\x1f".join([
         text.fold(title), text.fold(body_text), text.fold(summary), author or "", source_name or "",
         "|".join(p.key for p in paths), url or "",
-        _as_hashed(published, published_relative, raw.date), _as_hashed(updated, updated_relative, raw.updated),
+        _as_hashed(published, published_relative, date_raw), _as_hashed(updated, updated_relative, raw.updated),
     ]))
     article = Article(
         source=raw.source, location=raw.location, key=key, title=title, body_html=body, summary=summary,
-        published=published, updated=updated, gathered_at=raw.gathered_at.astimezone(timezone.utc), date_raw=raw.date, categories=tuple(paths),
+        published=published, updated=updated, gathered_at=raw.gathered_at.astimezone(timezone.utc), date_raw=date_raw, categories=tuple(paths),
         content_hash=content_hash, url=url, author=author, source_name=source_name, given_id=given_id,
     )
     problems = [Problem(raw.source, raw.location, w, "warning") for w in warnings]
     return article, problems
 
 
+def _published(raw: RawArticle, zone, now: datetime, warnings: list[str]):
+    """(the words used, the instant, read relative?) of an article's date.
+
+    The page's own date first; the listing's when the page's is missing or
+    unusable, or when both name the same day and the listing's says more
+    (a listing's `2020-06-01 09:30` against a page's `2020-06-01`)."""
+    page_notes: list[str] = []
+    page = _parsed(raw.date, "date", zone, raw.gathered_at, now, page_notes)
+    listing = _parsed(raw.listing_date, "listing date", zone, raw.gathered_at, now, [])
+    if listing is not None and (page is None or (
+            page.when.astimezone(zone).date() == listing.when.astimezone(zone).date()
+            and listing.precision > page.precision)):
+        if page is None:
+            warnings.extend(note.replace("treated as undated", "the listing's date is used") for note in page_notes)
+        return raw.listing_date, listing.when, listing.relative
+    warnings.extend(page_notes)
+    return raw.date, (page.when if page else None), bool(page and page.relative)
+
+
 def _instant(value: str | None, what: str, zone, gathered: datetime, now: datetime,
              warnings: list[str]) -> tuple[datetime | None, bool]:
     """The instant a date means, and whether it was read relative to the gathering."""
+    parsed = _parsed(value, what, zone, gathered, now, warnings)
+    return (parsed.when, parsed.relative) if parsed else (None, False)
+
+
+def _parsed(value: str | None, what: str, zone, gathered: datetime, now: datetime,
+            warnings: list[str]) -> timestamps.Parsed | None:
     if not value or not value.strip():
-        return None, False
+        return None
     try:
-        when, relative = timestamps.parse_detail(value, zone=zone, gathered_at=gathered)
+        parsed = timestamps.parse_detail(value, zone=zone, gathered_at=gathered)
     except timestamps.TimestampError as exc:
         warnings.append(f"{what}: {exc}; treated as undated")
-        return None, False
-    if when > now + FUTURE_SLACK:
-        warnings.append(f"{what} {value!r} is in the future ({when:%Y-%m-%dT%H:%M:%SZ}); treated as undated")
-        return None, False
-    return when, relative
+        return None
+    if parsed.when > now + FUTURE_SLACK:
+        warnings.append(f"{what} {value!r} is in the future ({parsed.when:%Y-%m-%dT%H:%M:%SZ}); treated as undated")
+        return None
+    return parsed
 
 
 def _as_hashed(when: datetime | None, relative: bool, written: str | None) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import email.utils
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Callable
 
@@ -39,6 +40,7 @@ _UNITS = {
     "年": "years", "year": "years",
 }
 _DAY_WORDS = {"今天": 0, "今日": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1, "前天": 2}
+_HALF = re.compile(r"^半\s*(?:個|个)?\s*(小時|小时|鐘頭|钟头)\s*(?:前|以前)$")
 _NOW_WORDS = {"剛剛", "刚刚", "剛才", "刚才", "just now", "now", "現在", "现在"}
 
 _LABEL = re.compile(r"^(?:(?:[發发][佈布表]|更新|出版|上傳|上传)?(?:[時时][間间]|日期)|published|updated|date|posted)"
@@ -75,19 +77,61 @@ def localize(naive: datetime, z: tzinfo) -> datetime:
     return aware
 
 
+@dataclass(frozen=True)
+class Parsed:
+    """A timestamp as understood: the instant, and how much the words said."""
+
+    when: datetime               # aware, UTC, whole seconds
+    relative: bool               # read against the gathering (3小時前, 昨天 14:30, 06-01): kept once stored
+    precision: int               # 0 a day, 1 minutes, 2 seconds: the more precise of two agreeing dates wins
+
+
 def parse(raw: str, *, zone: tzinfo, gathered_at: datetime) -> datetime:
     """Parse one timestamp as written into an aware UTC datetime (whole seconds).
 
     Raises TimestampError for text that is not a date, an impossible date
     (2020/13/45) or one outside the years a news article can have.
     """
-    return parse_detail(raw, zone=zone, gathered_at=gathered_at)[0]
+    return parse_detail(raw, zone=zone, gathered_at=gathered_at).when
 
 
-def parse_detail(raw: str, *, zone: tzinfo, gathered_at: datetime) -> tuple[datetime, bool]:
-    """`parse`, and whether the result depends on when it was gathered
-    (`3小時前`, `昨天 14:30`, `06-01`): such a date, once resolved, must not
-    move when the same words are read again later."""
+def parse_detail(raw: str, *, zone: tzinfo, gathered_at: datetime) -> Parsed:
+    """`parse`, saying whether the result depends on when it was gathered
+    and how precise it is. Text that is not a date as a whole (a byline:
+    `作者：張三 來源：港口網 時間：2020-07-01 09:12:07 點擊：`) yields the
+    date-time written inside it: one after a time label wins, else the most
+    precise."""
+    try:
+        return _parse_whole(raw, zone, gathered_at)
+    except TimestampError as whole:
+        for candidate in _embedded(unicodedata.normalize("NFKC", raw)):
+            try:
+                return _parse_whole(candidate, zone, gathered_at)
+            except TimestampError:
+                continue
+        raise whole from None
+
+
+# A date-time inside other text: a full date, maybe a time, maybe a zone.
+_INSIDE = re.compile(r"(\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+                     r"(?:\s*T?\s*(?:上午|下午|晚上|中午|早上|凌晨)?\s*\d{1,2}\s*[:時时点點]\s*\d{1,2}"
+                     r"(?:\s*[:分]\s*\d{1,2}(?:\.\d+)?\s*秒?)?\s*分?)?(?:\s*(?:Z|[+-]\d{2}:?\d{2}))?)")
+_TIME_LABEL = re.compile(r"(?:[發发][佈布表]|更新|出版)?(?:[時时][間间]|日期)\s*[:：]\s*$")
+
+
+def _embedded(text: str) -> list[str]:
+    """The date-times written inside `text`, best first: after a time label,
+    then by precision (seconds, minutes, a day), then in order."""
+    found = []
+    for n, m in enumerate(_INSIDE.finditer(text)):
+        value = m.group(1).strip()
+        labelled = bool(_TIME_LABEL.search(text[max(0, m.start() - 12):m.start()]))
+        precision = value.count(":") + value.count("：") + sum(value.count(c) for c in "時时点點分秒")
+        found.append((not labelled, -min(precision, 2), n, value))
+    return [value for *_, value in sorted(found)]
+
+
+def _parse_whole(raw: str, zone: tzinfo, gathered_at: datetime) -> Parsed:
     if gathered_at.tzinfo is None:
         raise ValueError("gathered_at must be aware")
     s = unicodedata.normalize("NFKC", raw).strip()
@@ -109,7 +153,24 @@ def parse_detail(raw: str, *, zone: tzinfo, gathered_at: datetime) -> tuple[date
         result = _fallback(s, raw, zone, gathered_at)
     if not MIN_YEAR <= result.year <= MAX_YEAR:
         raise TimestampError(f"absurd date {raw!r} (year {result.year})")
-    return result.astimezone(timezone.utc).replace(microsecond=0), relative
+    return Parsed(result.astimezone(timezone.utc).replace(microsecond=0), relative, _precision(s, relative))
+
+
+def _precision(s: str, relative: bool) -> int:
+    """How much of the time the words give: 2 seconds, 1 minutes (or an
+    hour ago), 0 the day (or days ago)."""
+    m = _RELATIVE.match(s)
+    if m:                                         # N units ago: as precise as its unit
+        unit = _UNITS[m.group(2).lower().rstrip("s") if m.group(2).isascii() else m.group(2)]
+        return {"seconds": 2, "minutes": 2, "hours": 1}.get(unit, 0)
+    if _HALF.match(s):
+        return 1
+    if relative and not _DAY_WORD.match(s) and not _NO_YEAR.match(s) and not _TIME_ONLY.match(s):
+        return 2                                  # 剛剛: the moment of the gathering
+    clock = re.search(r"(\d{1,2})\s*[:時时点點]\s*(\d{1,2})(\s*[:分]\s*\d{1,2})?", s)
+    if _EPOCH.match(s) or re.search(r"\d{1,2}:\d{2}:\d{2}", s) or (clock and clock.group(3)):
+        return 2
+    return 1 if clock else 0
 
 
 def _hour(ampm: str | None, hour: int) -> int:
@@ -173,6 +234,10 @@ def _now(m: re.Match, z: tzinfo, gathered: datetime) -> datetime:
     return gathered
 
 
+def _half_hour(m: re.Match, z: tzinfo, gathered: datetime) -> datetime:
+    return gathered - timedelta(minutes=30)
+
+
 def _epoch(m: re.Match, z: tzinfo, gathered: datetime) -> datetime:
     value = float(m.group(0))
     return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, timezone.utc)
@@ -195,6 +260,7 @@ _TABLE: list[tuple[re.Pattern, Callable[[re.Match, tzinfo, datetime], datetime]]
     (re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$", re.I), _iso),
     (_FULL, _full),
     (_RELATIVE, _relative),
+    (_HALF, _half_hour),
     (re.compile("^(?:" + "|".join(_NOW_WORDS) + ")$", re.I), _now),
     (_DAY_WORD, _day_word),
     (_EPOCH, _epoch),
@@ -205,7 +271,7 @@ _TABLE: list[tuple[re.Pattern, Callable[[re.Match, tzinfo, datetime], datetime]]
 
 
 # What these read depends on the moment of gathering, not only on the words.
-_RELATIVE_HANDLERS = {_relative, _now, _day_word, _no_year, _time_only}
+_RELATIVE_HANDLERS = {_relative, _half_hour, _now, _day_word, _no_year, _time_only}
 
 
 def _fallback(s: str, raw: str, z: tzinfo, gathered: datetime) -> datetime:

@@ -47,11 +47,18 @@ def crumb_text(text: str) -> str:
     return m.group(1) if m else text
 
 
+# After a source's value on a byline: the next label (時間：, 點擊：, 作者：…) or a date.
+_NEXT_FIELD = re.compile(r"\s+(?:[^\s:：]{1,6}\s*[:：]|\d{4}\s*[-/.年]\d)|[|｜]")
+
+
 def source_text(text: str) -> str:
-    """A source line's value without its "來源:" label."""
+    """A source's value: without its "來源:" label, and without whatever
+    follows it on the same byline (`來源：港口網 時間：… 點擊：`)."""
     text = " ".join(text.split())
     m = _SOURCE.search(text)
-    return (m.group(1) if m else text).strip()
+    value = m.group(1) if m else text
+    end = _NEXT_FIELD.search(value)
+    return (value[:end.start()] if end else value).strip()
 
 
 def is_dateish(line: str) -> bool:

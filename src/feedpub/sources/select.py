@@ -109,3 +109,26 @@ def inner_html(root, selector: str | None) -> str | None:
             bad.drop_tree()
         return (el.text or "") + "".join(lxml_html.tostring(c, encoding="unicode") for c in el)
     return None
+
+
+@lru_cache(maxsize=256)
+def compile_path(text: str):
+    """A JMESPath expression (JSON listings: `data.list`, `title`, `url`)."""
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+    try:
+        return jmespath.compile(text)
+    except JMESPathError as exc:
+        raise SelectorError(f"{text!r} is not a JMESPath expression: {str(exc).splitlines()[0]}") from None
+
+
+def json_value(data, path: str) -> str | None:
+    """What a JMESPath finds in one JSON item, as text (numbers as written)."""
+    found = compile_path(path).search(data)
+    if found is None or found == "" or isinstance(found, (dict, list)):
+        return None
+    if isinstance(found, bool):
+        return None
+    if isinstance(found, float) and found.is_integer():
+        found = int(found)
+    return str(found).strip() or None

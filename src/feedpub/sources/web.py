@@ -1,8 +1,11 @@
 """Source type `web`: a website's category listing pages, and its article pages.
 
 What RSSHub and RSS-Bridge do by code, from configuration: CSS selectors pick
-the items of each listing page (paginated), and, if `[sources.article]` is
-set, the title, time, source, body and breadcrumb of each new article page.
+the items of each listing page (or JMESPath expressions those of a JSON
+listing), pages follow a next-page link, a page-number template or a query
+parameter, and, if `[sources.article]` is set, the title, time, source, body
+and breadcrumb of each new article page. A field may be narrowed by a
+regular expression (a byline holds the source and the time).
 Like every source, it returns what the pages say as written (dates,
 breadcrumbs) plus the HTTP `Date` each page came with, so relative dates
 resolve against the server's clock. What it remembered from the last gather
@@ -11,6 +14,8 @@ resolve against the server's clock. What it remembered from the last gather
 
 from __future__ import annotations
 
+import itertools
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,7 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from lxml import html as lxml_html
 
-from ..config import Source
+from ..config import Field, Source
 from ..model import Problem, RawArticle
 from . import decode, select
 from .formats import crumb_text, source_text
@@ -41,7 +46,18 @@ class Gathered:
     remember: dict[str, dict] = field(default_factory=dict)   # url -> etag / last_modified / listing_date
     listings: int = 0              # listing pages fetched (200)
     unchanged: int = 0             # listing pages answered 304
-    empty: int = 0                 # listing pages where the item selector matched nothing
+    empty: int = 0                 # first listing pages where the item selector matched nothing
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One item of a listing page, its fields as written."""
+
+    title: str | None
+    href: str | None
+    date: str | None = None
+    source: str | None = None
+    summary: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,8 @@ class Candidate:
     date: str | None
     category: str | None
     listed_at: Page
+    source: str | None = None
+    summary: str | None = None
 
 
 def parse(page: Page):
@@ -71,12 +89,48 @@ def link_of(root, selector: str) -> str | None:
     return None
 
 
+def page_urls(start: str, page_url: str | None, page_param: str | None, page_from: int = 1):
+    """The listing pages after `start` when no link leads to them: a script
+    pager's `index_{n}.html` (resolved against the start URL), or the start
+    URL's query parameter raised (`?catid=12&page=1` -> `page=2` …). None: a
+    next-page link says where the next page is."""
+    if page_url:
+        return (urljoin(start, page_url.format(n=n)) for n in itertools.count(page_from))
+    if page_param:
+        parts = urlsplit(start)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        current = next((v for k, v in query if k == page_param), None)
+        first = int(current) + 1 if current and current.isdigit() else max(page_from, 1) + 1
+
+        def at(n: int) -> str:
+            q = [(k, str(n) if k == page_param else v) for k, v in query]
+            if current is None:
+                q.append((page_param, str(n)))
+            return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(q), ""))
+        return (at(n) for n in itertools.count(first))
+    return None
+
+
+def narrow(text: str | None, field: Field) -> tuple[str | None, bool]:
+    """A field's value from the text its selector found: the pattern's first
+    group (or whole match) when it has one. (value, the pattern matched?)"""
+    if text is None or not field.pattern:
+        return text, True
+    m = re.search(field.pattern, text)
+    if m is None:
+        return None, False
+    value = m.group(1) if m.re.groups else m.group(0)
+    return (value.strip() or None), True
+
+
 class WebSource:
     def __init__(self, settings: Source, http: Http):
         self.should_stop = lambda: False
         self.settings = settings
         self.web = settings.web
         self.http = http
+        self.missed: dict[str, str] = {}           # field -> a URL where its pattern found nothing
+        self.first_pages: list[bool] = []          # did next_page find a link on each first listing page?
 
     def gather(self, memory: dict[str, dict], should_stop=None) -> Gathered:
         """What the listings (and article pages) hold now. `should_stop()`
@@ -98,92 +152,97 @@ class WebSource:
             out.articles += [self._from_listing(c) for c in candidates]
             for c in candidates:
                 out.remember[c.url] = {"listing_date": c.date}
-            return out
-        with ThreadPoolExecutor(max_workers=self.web.concurrency) as pool:
-            results = list(pool.map(self._article, candidates))
-        for c, (article, failure) in zip(candidates, results):
-            if article is not None:
-                out.articles.append(article)
-            if failure is not None:
-                out.problems.append(Problem(self.settings.name, c.url, failure.reason))
-            if article is not None or (failure is not None and failure.permanent):
-                out.remember[c.url] = {"listing_date": c.date}   # a 404 is not fetched again until relisted
-        if any(url not in out.remember for url in (c.url for c in candidates)):
-            # An article page failed for now (timeout, 5xx): keep the listings'
-            # validators unsaved, so the next gather reads them again and retries.
-            for url in [u for u, v in out.remember.items() if "etag" in v]:
-                del out.remember[url]
+        else:
+            with ThreadPoolExecutor(max_workers=self.web.concurrency) as pool:
+                results = list(pool.map(self._article, candidates))
+            for c, (article, failure) in zip(candidates, results):
+                if article is not None:
+                    out.articles.append(article)
+                if failure is not None:
+                    out.problems.append(Problem(self.settings.name, c.url, failure.reason))
+                if article is not None or (failure is not None and failure.permanent):
+                    out.remember[c.url] = {"listing_date": c.date}   # a 404 is not fetched again until relisted
+            if any(url not in out.remember for url in (c.url for c in candidates)):
+                # An article page failed for now (timeout, 5xx): keep the listings'
+                # validators unsaved, so the next gather reads them again and retries.
+                for url in [u for u, v in out.remember.items() if "etag" in v]:
+                    del out.remember[url]
+        if self.first_pages and not any(self.first_pages) and self.web.max_pages > 1:
+            out.problems.append(Problem(self.settings.name, self.web.start[0].url,
+                                        f"next_page {self.web.next_page!r} matched nothing on any first listing page: "
+                                        f"only first pages were read", "warning"))
+        for name, url in sorted(self.missed.items()):
+            out.problems.append(Problem(self.settings.name, url, f"the pattern of {name} matched nothing in what "
+                                        f"its selector found (this page and maybe others)", "warning"))
         return out
 
-    def trial(self) -> list[tuple[str, str, object]]:
-        """What each selector finds on the first listing page and one article page.
-
-        For `feedpub try`: (where, selector name, what it found), nothing stored.
-        """
-        w = self.web
-        start = w.start[0].url
-        page = self.http.get(start)
-        doc, base = parse(page)
-        items = select.matches(doc, w.item)
-        rows: list[tuple[str, str, object]] = [(start, f"item {w.item!r}", f"{len(items)} match(es)")]
-        first_link = None
-        for n, el in enumerate(items[:5]):
-            href = link_of(el, w.link)
-            link = canonical_url(urljoin(base, href)) if href else None
-            first_link = first_link or link
-            rows.append((start, f"[{n}] title {w.title!r}", select.value(el, w.title)))
-            rows.append((start, f"[{n}] link {w.link!r}", link))
-            if w.date:
-                rows.append((start, f"[{n}] date {w.date!r}", select.value(el, w.date)))
-        if w.next_page:
-            nxt = link_of(doc, w.next_page)
-            rows.append((start, f"next_page {w.next_page!r}", urljoin(base, nxt) if nxt else None))
-        if w.article and first_link:
-            art_page = self.http.get(first_link)
-            art, art_base = parse(art_page)
-            for key in ("title", "date", "source", "breadcrumb", "author"):
-                sel = getattr(w.article, key)
-                if sel:
-                    rows.append((first_link, f"{key} {sel!r}", select.value(art, sel)))
-            if w.article.body:
-                body = select.inner_html(art, w.article.body)
-                rows.append((first_link, f"body {w.article.body!r}",
-                             None if body is None else f"{len(body)} characters of HTML"))
-            canonical = art.xpath("//link[@rel='canonical']/@href")
-            rows.append((first_link, "canonical link", canonical[0] if canonical else None))
-        return rows
-
     # -- listing pages ------------------------------------------------------------
+    def listed(self, page: Page) -> tuple[list[Listed], str]:
+        """The items of one listing page (HTML or JSON), and the URL their
+        links are relative to."""
+        w = self.web
+        if w.listing == "json":
+            text = decode.decode_declared(page.content, [page.charset, "utf-8"]).text
+            try:
+                data = json.loads(text)
+            except ValueError as exc:
+                raise FetchError(page.url, f"not JSON: {exc}", permanent=False) from None
+            items = select.compile_path(w.item).search(data)
+            items = items if isinstance(items, list) else []
+
+            def get(item, f):
+                return None if f is None else self._narrowed(select.json_value(item, f.select), f, page.url)
+            return [Listed(get(i, w.title), get(i, w.link), get(i, w.date), get(i, w.source), get(i, w.summary))
+                    for i in items if isinstance(i, dict)], page.url
+        doc, base = parse(page)
+
+        def text(el, f):
+            return None if f is None else self._narrowed(select.value(el, f.select), f, page.url)
+        found = [Listed(text(el, w.title), link_of(el, w.link.select), text(el, w.date), text(el, w.source),
+                        text(el, w.summary)) for el in select.matches(doc, w.item)]
+        self._doc = doc
+        return found, base
+
+    def _narrowed(self, text: str | None, f: Field, url: str) -> str | None:
+        value, matched = narrow(text, f)
+        if not matched:
+            self.missed.setdefault(f.select, url)
+        return value
+
     def _listing(self, url: str, category: str | None, memory, out: Gathered, seen: set[str]) -> list[Candidate]:
         found: list[Candidate] = []
         visited: set[str] = set()
-        for _ in range(self.web.max_pages):
+        numbered = page_urls(url, self.web.page_url, self.web.page_param, self.web.page_from)
+        for n in range(self.web.max_pages):
             if url in visited or self.should_stop():
                 break                                        # a pagination loop, or stopping
             visited.add(url)
             known = memory.get(url, {})
             try:
                 page = self.http.get(url, etag=known.get("etag"), last_modified=known.get("last_modified"))
+                items, base = self.listed(page) if page.status != 304 else ([], url)
             except FetchError as exc:
-                out.problems.append(Problem(self.settings.name, url, exc.reason))
+                if not (n and numbered is not None and exc.status == 404):   # past the last numbered page
+                    out.problems.append(Problem(self.settings.name, url, exc.reason))
                 break
             if page.status == 304:
                 out.unchanged += 1
                 break                                        # nothing new here, nor further on
             out.listings += 1
-            doc, base = parse(page)
-            items = select.matches(doc, self.web.item)
-            if not items:
-                out.empty += 1
-                out.problems.append(Problem(self.settings.name, url,
-                                            f"the item selector {self.web.item!r} matched nothing", "warning"))
+            usable = [i for i in items if i.href]
+            if not usable:
+                if n == 0:
+                    out.empty += 1
+                    what = (f"matched {len(items)} element(s), none with a link (placeholders a script fills?)"
+                            if items else "matched nothing")
+                    out.problems.append(Problem(self.settings.name, url,
+                                                f"the item selector {self.web.item!r} {what}", "warning"))
+                else:
+                    out.listings -= 1                        # past the last page: an empty one is not a listing
                 break
             new_here = elsewhere = 0
-            for el in items:
-                href = link_of(el, self.web.link)
-                if not href:
-                    continue
-                link = canonical_url(urljoin(base, href))
+            for item in usable:
+                link = canonical_url(urljoin(base, item.href))
                 if link in seen:
                     continue
                 seen.add(link)
@@ -192,26 +251,34 @@ class WebSource:
                 except FetchError:
                     elsewhere += 1                           # another host: neither fetched nor published
                     continue
-                date = select.value(el, self.web.date) if self.web.date else None
-                if link in memory and memory[link].get("listing_date") == date:
+                if link in memory and memory[link].get("listing_date") == item.date:
                     continue                                 # stored, and the listing shows nothing newer
                 new_here += 1
-                found.append(Candidate(link, select.value(el, self.web.title), date, category, page))
+                found.append(Candidate(link, item.title, item.date, category, page, item.source, item.summary))
             if elsewhere:
                 out.problems.append(Problem(self.settings.name, url, f"{elsewhere} item link(s) lead to other hosts "
                                             f"and were left out (allow_hosts names hosts to follow)", "warning"))
             out.remember[url] = {"etag": page.etag, "last_modified": page.last_modified}
-            nxt = link_of(doc, self.web.next_page) if self.web.next_page else None
+            if numbered is not None:
+                nxt = next(numbered)
+            elif self.web.next_page and self.web.listing == "html":
+                href = link_of(self._doc, self.web.next_page)
+                if n == 0:
+                    self.first_pages.append(href is not None)
+                nxt = urljoin(base, href) if href else None
+            else:
+                nxt = None
             if not new_here or not nxt:
                 break
-            url = urljoin(base, nxt)
+            url = nxt
         return found
 
     def _from_listing(self, c: Candidate) -> RawArticle:
         return RawArticle(
             source=self.settings.name, location=c.url, gathered_at=c.listed_at.date, title=c.title, date=c.date,
             link=c.url, categories=(c.category,) if c.category else (), timezone=self.settings.timezone,
-            default_category=self.settings.category, body_format="html", body="")
+            default_category=self.settings.category, body_format="html", body="",
+            source_name=source_text(c.source) if c.source else None, summary=c.summary)
 
     # -- article pages --------------------------------------------------------------
     def _article(self, c: Candidate) -> tuple[RawArticle | None, FetchError | None]:
@@ -223,22 +290,71 @@ class WebSource:
             return None, exc
         doc, base = parse(page)
         a = self.web.article
-        title = select.value(doc, a.title) if a.title else None
+
+        def get(f):
+            return None if f is None else self._narrowed(select.value(doc, f.select), f, c.url)
+        title = get(a.title)
         title = title or (doc.xpath("string(//h1)") or "").strip() or c.title
-        date = select.value(doc, a.date) if a.date else None
-        source_name = select.value(doc, a.source) if a.source else None
-        crumb = select.value(doc, a.breadcrumb) if a.breadcrumb else None
+        date = get(a.date)
+        source_name = get(a.source) or c.source
+        crumb = get(a.breadcrumb)
         canonical = doc.xpath("//link[@rel='canonical']/@href")
         link = canonical_url(urljoin(base, canonical[0].strip())) if canonical and canonical[0].strip() else c.url
-        body = select.inner_html(doc, a.body) if a.body else None
+        body = select.inner_html(doc, a.body.select) if a.body else None
         return RawArticle(
             source=self.settings.name, location=c.url, gathered_at=page.date,
-            title=title, date=date or c.date,                  # the article page's date wins
-            body=body or "", body_format="html", base_url=base,
+            title=title, date=date, listing_date=c.date,       # normalize weighs the two
+            body=body or "", body_format="html", base_url=base, summary=None if body else c.summary,
             breadcrumb=crumb_text(crumb) if crumb else None,
             categories=(c.category,) if c.category and not crumb else (),
             source_name=source_text(source_name) if source_name else None,
-            author=select.value(doc, a.author) if a.author else None,
+            author=get(a.author),
             link=link, timezone=self.settings.timezone, default_category=self.settings.category,
         ), None
 
+    # -- feedpub try ------------------------------------------------------------------
+    def trial(self) -> list[tuple[str, str, object]]:
+        """What each selector finds on every start page (its first listing
+        page) and on one article page: (where, field, raw value), nothing stored.
+        `feedpub try` shows beside each raw value what feedpub makes of it."""
+        w = self.web
+        rows: list[tuple[str, str, object]] = []
+        first_link = None
+        for start in w.start:
+            try:
+                page = self.http.get(start.url)
+                items, base = self.listed(page)
+            except FetchError as exc:
+                rows.append((start.url, "fetch", f"failed: {exc.reason}"))
+                continue
+            rows.append((start.url, f"item {w.item!r}", f"{len(items)} match(es)"))
+            if start.category:
+                rows.append((start.url, "category", start.category))
+            for n, item in enumerate(items[:5]):
+                link = canonical_url(urljoin(base, item.href)) if item.href else None
+                first_link = first_link or link
+                rows.append((start.url, f"[{n}] title", item.title))
+                rows.append((start.url, f"[{n}] link", link))
+                for key in ("date", "source", "summary"):
+                    if getattr(w, key) is not None:
+                        rows.append((start.url, f"[{n}] {key}", getattr(item, key)))
+            numbered = page_urls(start.url, w.page_url, w.page_param, w.page_from)
+            if numbered is not None:
+                rows.append((start.url, "next page", next(numbered)))
+            elif w.next_page and w.listing == "html":
+                nxt = link_of(self._doc, w.next_page)
+                rows.append((start.url, f"next_page {w.next_page!r}", urljoin(base, nxt) if nxt else None))
+        if w.article and first_link:
+            art_page = self.http.get(first_link)
+            art, art_base = parse(art_page)
+            for key in ("title", "date", "source", "breadcrumb", "author"):
+                f = getattr(w.article, key)
+                if f:
+                    raw = select.value(art, f.select)
+                    rows.append((first_link, key, narrow(raw, f)[0]))
+            if w.article.body:
+                body = select.inner_html(art, w.article.body.select)
+                rows.append((first_link, "body", None if body is None else f"{len(body)} characters of HTML"))
+            canonical = art.xpath("//link[@rel='canonical']/@href")
+            rows.append((first_link, "canonical link", canonical[0] if canonical else None))
+        return rows

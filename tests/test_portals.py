@@ -1,0 +1,150 @@
+"""Three portal shapes (tests/portals.py) over real HTTP on 127.0.0.1, each
+from configuration alone in the README's syntax: every article, its exact
+time, source and category; pagination that stops where the site ends; the
+problems reported; and a second build that changes nothing."""
+
+from __future__ import annotations
+
+import calendar
+import textwrap
+from datetime import datetime, timedelta, timezone
+
+import feedparser
+import pytest
+
+import portals
+import sitesrv
+from feedpub import config
+from feedpub.build import build
+
+LATER = portals.NOW + timedelta(hours=1)
+
+
+@pytest.fixture
+def portal(tmp_path):
+    site = sitesrv.Site(date=portals.NOW)
+    portals.trs_site(site)
+    portals.json_site(site)
+    portals.php_site(site)
+    httpd = sitesrv.serve(site)
+    yield site, f"http://127.0.0.1:{httpd.server_address[1]}", tmp_path
+    httpd.shutdown()
+
+
+def configure(tmp_path, base, sources: str):
+    cfg = tmp_path / "feedpub.toml"
+    cfg.write_text(textwrap.dedent(f"""
+        [site]
+        title = "門戶測試"
+        link = "{base}/"
+        feeds_url = "https://feeds.example.com/"
+        language = "zh-TW"
+        timezone = "Asia/Shanghai"
+
+        [output]
+        dir = "feeds"
+        max_items = 100
+
+        [store]
+        url = "sqlite:///state.db"
+    """) + textwrap.dedent(sources).format(base=base))
+    return config.load(cfg)
+
+
+def published(tmp_path) -> dict[str, tuple[str, datetime, str]]:
+    """title -> (category path, UTC instant, source), from the category feeds."""
+    out = {}
+    for feed in (tmp_path / "feeds").rglob("atom.xml"):
+        if feed.parent.name == "archive":
+            continue
+        for e in feedparser.parse(feed.read_bytes()).entries:
+            when = datetime.fromtimestamp(calendar.timegm(e.published_parsed), timezone.utc)
+            out.setdefault(e.title, (e.tags[0].term if e.get("tags") else "", when, e.get("author", "")))
+    return out
+
+
+def expect(articles) -> dict[str, tuple[str, datetime, str]]:
+    return {title: (category, when, source) for category, title, when, source in articles}
+
+
+def second_build_changes_nothing(settings, tmp_path):
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (tmp_path / "feeds").rglob("*") if p.is_file()}
+    s = build(settings, now=LATER)
+    assert s.articles["new"] == 0 and s.articles["updated"] == 0 and s.written == 0
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (tmp_path / "feeds").rglob("*") if p.is_file()} == before
+
+
+def test_a_trs_portal_with_a_script_pager(portal):
+    site, base, tmp = portal
+    settings = configure(tmp, base, portals.TRS_CONFIG)
+    s = build(settings, now=LATER)
+    assert s.errors == 0 and s.warnings == 0, s.problems
+    got = published(tmp)
+    want = expect(portals.TRS_ARTICLES)
+    assert {t: got.get(t) for t in want} == want                       # every article, to the second
+    assert "政策法規/通知公告/正文" not in {c for c, _, _ in got.values()}
+    listings = [p for p in site.arrivals if "/index" in p]
+    assert listings == ["/gov/tzgg/index.html", "/gov/tzgg/index_1.html", "/gov/tzgg/index_2.html",
+                        "/gov/tzgg/index_3.html"]                       # stopped at the 404, unreported
+    second_build_changes_nothing(settings, tmp)
+
+
+def test_a_json_listing_paged_by_a_query_parameter(portal):
+    site, base, tmp = portal
+    settings = configure(tmp, base, portals.JSON_CONFIG)
+    s = build(settings, now=LATER)
+    assert s.errors == 0 and s.warnings == 0, s.problems
+    assert published(tmp) == expect(portals.JSON_ARTICLES)            # listing alone: epoch s and ms
+    asked = [p for p in site.arrivals if p.startswith("/api/")]
+    assert asked == [f"/api/content/list?catid=12&page={n}&size=5" for n in (1, 2, 3, 4)] + \
+                    [f"/api/content/list?catid=13&page={n}&size=5" for n in (1, 2, 3)]   # stops at an empty page
+    second_build_changes_nothing(settings, tmp)
+
+
+def test_a_json_listing_with_article_pages(portal):
+    site, base, tmp = portal
+    settings = configure(tmp, base, portals.JSON_CONFIG + portals.JSON_ARTICLE_SELECTORS)
+    s = build(settings, now=LATER)
+    assert s.errors == 0 and s.warnings == 0, s.problems
+    assert published(tmp) == expect(portals.JSON_ARTICLES)
+    second_build_changes_nothing(settings, tmp)
+
+
+def test_a_phpcms_portal_with_relative_dates_and_a_byline(portal):
+    site, base, tmp = portal
+    settings = configure(tmp, base, portals.PHP_CONFIG)
+    s = build(settings, now=LATER)
+    assert s.errors == 0 and s.warnings == 0, s.problems
+    got = published(tmp)
+    want = expect(portals.PHP_ARTICLES)
+    assert {t: got.get(t) for t in want} == want                       # Big5 too, times from the byline
+    second_build_changes_nothing(settings, tmp)
+
+
+def test_the_listing_date_stands_in_for_an_unusable_page_date(portal):
+    site, base, tmp = portal
+    for path, res in list(site.pages.items()):
+        name = path.rpartition("/")[2]
+        if path.startswith("/html/hyxw/") and name[0].isdigit():
+            res.body = _drop_time(res.body)                             # the byline says 時間：不詳
+    settings = configure(tmp, base, portals.PHP_CONFIG)
+    build(settings, now=LATER)
+    got = published(tmp)
+    for category, title, when, source in portals.PHP_ARTICLES[:6]:     # listed as 半小時前 … 8小時前
+        listed = got[title][1]
+        assert abs(listed - when) < timedelta(hours=1), title          # from the listing, as precise as it says
+
+
+def _drop_time(body: bytes) -> bytes:
+    text = body.decode("utf-8")
+    start = text.index("時間：")
+    end = text.index(" 點擊：")
+    return (text[:start] + "時間：不詳" + text[end:]).encode("utf-8")
+
+
+def test_a_pattern_that_never_matches_is_reported(portal):
+    site, base, tmp = portal
+    settings = configure(tmp, base, portals.PHP_CONFIG.replace("來源：", "出處："))
+    s = build(settings, now=LATER)
+    warnings = [p.reason for p in s.problems if p.severity == "warning"]
+    assert any("pattern of div.msgbar matched nothing" in w for w in warnings), warnings
