@@ -12,7 +12,7 @@ import logging
 import time
 import traceback
 import uuid
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from contextlib import nullcontext
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -37,6 +37,7 @@ log = logging.getLogger("feedpub")
 class Summary:
     sources: int = 0
     articles: Counter = field(default_factory=Counter)    # new / updated / unchanged
+    by_source: defaultdict = field(default_factory=lambda: defaultdict(Counter))   # the same, per source
     files_read: int = 0
     files_skipped: int = 0
     problems: list[Problem] = field(default_factory=list)
@@ -71,14 +72,15 @@ def open_store(settings: Settings) -> Store:
 
 def build(settings: Settings, *, now: datetime | None = None, full: bool = False, store: Store | None = None,
           sources=None, settle: float = 0.0, should_stop=None, only: dict | None = None,
-          render_lock=None, hold: dict | None = None) -> Summary:
+          render_lock=None, hold: dict | None = None, record: bool = False) -> Summary:
     """Gather the sources (all, or those given), then regenerate what changed.
 
     `settle` > 0 defers files still being written (their size or mtime moved
     during that many seconds); `should_stop()` ends the gather early, keeping
     what was read; `render_lock` is held around the regeneration (the
     scheduler's gathers run side by side, its regenerations one at a time).
-    `only` maps a folder source's name to the locations to look
+    With `record`, each source's run is kept in the store (what `feedpub
+    status` shows; the scheduler records its own ticks). `only` maps a folder source's name to the locations to look
     at instead of scanning the folder (a watcher's events), `hold` to those
     not to read yet (a writer still has them open: deferred). A source that
     cannot be read at all is reported and skipped.
@@ -89,10 +91,18 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
     try:
         summary = Summary()
         for source in (settings.sources if sources is None else sources):
+            started = time.monotonic()
+            problems_before = len(summary.problems)
             try:
                 gather(settings, store, source, now=now, full=full, summary=summary, settle=settle,
                        should_stop=should_stop, only=(only or {}).get(source.name),
                        hold=(hold or {}).get(source.name))
+                if record:
+                    tally = summary.by_source[source.name]
+                    store.record_run(source.name, ended=now, duration=time.monotonic() - started,
+                                     new=tally["new"], updated=tally["updated"],
+                                     problems=len(summary.problems) - problems_before)
+                continue
             except Exception as exc:        # one source failing costs that source only
                 where = str(source.path) if source.path else (
                     source.web.start[0].url if source.web else source.name)
@@ -103,6 +113,8 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
                 summary.problems.append(p)
                 summary.failed_sources.append(source.name)
                 _report(p, where)
+                if record:
+                    store.record_run(source.name, ended=now, duration=time.monotonic() - started, error=reason)
         # One renderer at a time (in this process, and across publishers), newest state wins.
         with render_lock or nullcontext(), store.advisory_lock("regenerate", wait=True):
             result = regenerate(settings, store, token=summary.token,
@@ -349,6 +361,7 @@ def _store(tx, summary: Summary, now: datetime, source: str, reads: list[_Read],
                 read.usable, read.problems = None, [Problem(source, read.location, _internal(exc))]
     for saved in outcomes:
         summary.articles[saved.outcome] += 1
+        summary.by_source[source][saved.outcome] += 1
         summary.changed_categories |= saved.category_keys
         if saved.outcome != "unchanged":
             summary.changed_articles.add(saved.article_pk)

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         # Temporary files left by a killed process: once per run, not per tick
         # (a walk of the whole output folder).
         publish.remove_stale_temp_files(settings.output.dir)
-        summary = build(settings, full=args.full)
+        summary = build(settings, full=args.full, record=True)
         if settings.websub.hubs and summary.changed_feeds:
             from .websub import ping
             ping(settings.websub.hubs, summary.changed_feeds)
