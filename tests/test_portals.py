@@ -148,3 +148,34 @@ def test_a_pattern_that_never_matches_is_reported(portal):
     s = build(settings, now=LATER)
     warnings = [p.reason for p in s.problems if p.severity == "warning"]
     assert any("pattern of div.msgbar matched nothing" in w for w in warnings), warnings
+
+
+def auto_only(cfg: str) -> str:
+    """The same source with `auto = true` in place of the article selectors."""
+    head, _, _ = cfg.partition("[sources.article]")
+    return head + "[sources.article]\nauto = true\n"
+
+
+@pytest.mark.parametrize("config_text,articles", [
+    (portals.TRS_CONFIG, portals.TRS_ARTICLES),
+    (portals.JSON_CONFIG + portals.JSON_ARTICLE_SELECTORS, portals.JSON_ARTICLES),
+    (portals.PHP_CONFIG, portals.PHP_ARTICLES),
+], ids=["trs", "json", "phpcms"])
+def test_article_pages_read_without_selectors(portal, config_text, articles):
+    site, base, tmp = portal
+    settings = configure(tmp, base, auto_only(config_text))
+    s = build(settings, now=LATER)
+    assert s.errors == 0, s.problems
+    got = published(tmp)
+    want = expect(articles)
+    assert set(got) >= set(want)                                          # every article
+    exact = [t for t, (category, when, source) in want.items() if got[t][1] == when]
+    assert len(exact) >= 0.95 * len(want), sorted(set(want) - set(exact))
+    import sqlite3
+    with sqlite3.connect(tmp / "state.db") as db:
+        stored = dict(db.execute("SELECT title, source_name FROM articles"))
+    assert {t: stored[t] for t in want} == {t: source for t, (_, _, source) in want.items()}   # label-free
+    bodies = [e.content[0].value for f in (tmp / "feeds").rglob("atom.xml") if f.parent.name != "archive"
+              for e in feedparser.parse(f.read_bytes()).entries]
+    assert all("正文" in b or "通知" in b for b in bodies)                    # the main text, not the page around it
+    assert not any("當前位置" in b or "點擊" in b for b in bodies)

@@ -94,6 +94,7 @@ class ArticleSelectors:
     body: Field | None = None
     breadcrumb: Field | None = None
     author: Field | None = None
+    auto: bool = False           # read what no selector names from meta tags, bylines and the main text
 
 
 @dataclass(frozen=True)
@@ -472,8 +473,11 @@ def _web(r: _Reader, src: dict, where: str) -> Web:
     if art is not None:
         if not isinstance(art, dict):
             raise r.fail(f"{where}.article", "must be a table [sources.article]")
-        r.known(art, f"{where}.article", ARTICLE_KEYS)
-        article = ArticleSelectors(**{k: _selector(r, art, f"{where}.article", k) for k in ARTICLE_KEYS})
+        r.known(art, f"{where}.article", ARTICLE_KEYS | {"auto"})
+        auto = art.get("auto", False)
+        if not isinstance(auto, bool):
+            raise r.fail(f"{where}.article.auto", "must be true or false")
+        article = ArticleSelectors(**{k: _selector(r, art, f"{where}.article", k) for k in ARTICLE_KEYS}, auto=auto)
     robots = src.get("robots", True)
     if not isinstance(robots, bool):
         raise r.fail(f"{where}.robots", "must be true or false")

@@ -25,7 +25,7 @@ from lxml import html as lxml_html
 
 from ..config import Field, Source
 from ..model import Problem, RawArticle
-from . import decode, select
+from . import auto, decode, select
 from .formats import crumb_text, source_text
 from .http import FetchError, Http, Page
 
@@ -71,10 +71,14 @@ class Candidate:
     summary: str | None = None
 
 
-def parse(page: Page):
-    """Bytes -> lxml document, decoded by header, then meta, then detection."""
-    text = decode.decode_declared(page.content, [page.charset, decode.declared_charset(page.content)]).text
-    doc = lxml_html.document_fromstring(text or "<html></html>")
+def page_text(page: Page) -> str:
+    """A page's bytes as text: by the header's charset, then meta, then detection."""
+    return decode.decode_declared(page.content, [page.charset, decode.declared_charset(page.content)]).text
+
+
+def parse(page: Page, text: str | None = None):
+    """Bytes -> lxml document (and the URL its links are relative to)."""
+    doc = lxml_html.document_fromstring((page_text(page) if text is None else text) or "<html></html>")
     base = doc.xpath("//base/@href")
     return doc, urljoin(page.url, base[0].strip()) if base else page.url
 
@@ -288,19 +292,22 @@ class WebSource:
             page = self.http.get(c.url)
         except FetchError as exc:
             return None, exc
-        doc, base = parse(page)
+        text = page_text(page)
+        doc, base = parse(page, text)
         a = self.web.article
+        found = auto.read_page(parse(page, text)[0], text) if a.auto else {}
 
-        def get(f):
-            return None if f is None else self._narrowed(select.value(doc, f.select), f, c.url)
-        title = get(a.title)
+        def get(f, key):                                 # a selector wins over what auto finds
+            value = None if f is None else self._narrowed(select.value(doc, f.select), f, c.url)
+            return value or found.get(key)
+        title = get(a.title, "title")
         title = title or (doc.xpath("string(//h1)") or "").strip() or c.title
-        date = get(a.date)
-        source_name = get(a.source) or c.source
-        crumb = get(a.breadcrumb)
+        date = get(a.date, "date")
+        source_name = get(a.source, "source") or c.source
+        crumb = get(a.breadcrumb, "breadcrumb")
         canonical = doc.xpath("//link[@rel='canonical']/@href")
         link = canonical_url(urljoin(base, canonical[0].strip())) if canonical and canonical[0].strip() else c.url
-        body = select.inner_html(doc, a.body.select) if a.body else None
+        body = (select.inner_html(doc, a.body.select) if a.body else None) or found.get("body")
         return RawArticle(
             source=self.settings.name, location=c.url, gathered_at=page.date,
             title=title, date=date, listing_date=c.date,       # normalize weighs the two
@@ -308,7 +315,7 @@ class WebSource:
             breadcrumb=crumb_text(crumb) if crumb else None,
             categories=(c.category,) if c.category and not crumb else (),
             source_name=source_text(source_name) if source_name else None,
-            author=get(a.author),
+            author=get(a.author, "author"),
             link=link, timezone=self.settings.timezone, default_category=self.settings.category,
         ), None
 
