@@ -44,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     with_config(sub.add_parser("migrate", help="upgrade the store's schema to this feedpub's"))
     t = with_config(sub.add_parser("try", help="fetch a web source once and show what each selector finds"))
     t.add_argument("source", help="the name of a web source")
+    sg = sub.add_parser("suggest", help="propose a web source's selectors for a listing page")
+    sg.add_argument("url", help="a category's listing page")
+    sg.add_argument("--category", help="the category its articles go to, e.g. 物流資訊/港口航運")
+    sg.add_argument("--name", default="portal", help="the source's name (default: portal)")
     st = with_config(sub.add_parser("status", help="per source: last run, next run, articles, last error"))
     st.add_argument("--json", action="store_true", help="machine-readable")
     return ap
@@ -54,10 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s" if args.command == "run"
                         else "%(message)s")
-    logging.getLogger("feedpub").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    logging.getLogger("feedpub").setLevel(logging.DEBUG if getattr(args, "verbose", False) else logging.INFO)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)   # its per-job lines drown ours
     logging.getLogger("httpx").setLevel(logging.WARNING)         # one line per request
     logging.getLogger("alembic").setLevel(logging.WARNING)       # migrations say what they do themselves
+    if args.command == "suggest":
+        return _suggest(args.url, args.category, args.name)
     try:
         settings = config.load(args.config)
         sources.check(settings)
@@ -293,6 +299,30 @@ def _made_of(field: str, raw: str, source, title: str | None) -> str | None:
     if field == "title":
         return text.clean_line(raw)
     return None
+
+
+def _suggest(url: str, category: str | None, name: str) -> int:
+    """Fetch one listing page and print the [[sources]] block that reads it."""
+    from urllib.parse import urlsplit
+
+    from .sources.http import FetchError, Http
+    from .sources.suggest import as_toml, suggest
+    from .sources.web import page_text, parse
+
+    if urlsplit(url).scheme not in ("http", "https"):
+        print(f"feedpub: {url!r} is not an http(s) URL", file=sys.stderr)
+        return 2
+    with Http(contact="https://pypi.org/project/feedpub/", retries=0, delay=0,
+              hosts=[urlsplit(url).netloc]) as http:
+        try:
+            page = http.get(url)
+        except FetchError as exc:
+            print(f"feedpub: {exc}", file=sys.stderr)
+            return 1
+    text = page_text(page)
+    doc, base = parse(page, text)
+    print(as_toml(suggest(doc, base, text), url, category, name), end="")
+    return 0
 
 
 def _migrate(settings: config.Settings) -> int:

@@ -1,0 +1,180 @@
+"""`feedpub suggest URL`: a listing page's selectors, proposed by reading it.
+
+A listing is a repeated block: many elements of one shape under one parent,
+each holding a link to a page of the same site that looks like an article
+(long anchor text, URLs of one shape, often a date beside it). This finds the
+largest such block, writes the CSS that picks its items, their title, link
+and date, and how to reach the next page (a link, or the script pager of
+TRS portals). What it is unsure of, it says, instead of guessing silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+_DATEISH = re.compile(r"(?:\d{4}\s*[-/.年]\s*)?\d{1,2}\s*[-/.月]\s*\d{1,2}|\d+\s*(?:分鐘|分钟|小時|小时|天)前|昨天|前天|"
+                      r"半小時前|半小时前|剛剛|刚刚")
+_NEXT_WORDS = ("下一頁", "下一页", "下頁", "下页", "后页", "後頁", "Next", "next", "›", "»")
+_SCRIPT_PAGER = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*[\"']([\w-]+)[\"']\s*,\s*[\"'](\w+)[\"']")
+
+
+@dataclass
+class Suggestion:
+    item: str | None = None
+    title: str | None = None
+    link: str | None = None
+    date: str | None = None
+    next_page: str | None = None
+    page_url: str | None = None
+    found: list[tuple[str, str | None]] = field(default_factory=list)   # (title, date) of the items
+    notes: list[str] = field(default_factory=list)                       # what it is unsure of
+
+
+def _css(el) -> str:
+    """tag.class (the first class a page names it by) or tag#id."""
+    tag = el.tag if isinstance(el.tag, str) else "*"
+    if el.get("id") and not re.search(r"\d{3,}", el.get("id")):
+        return f"{tag}#{el.get('id')}"
+    classes = [c for c in (el.get("class") or "").split() if re.fullmatch(r"[A-Za-z_][\w-]*", c)]
+    return f"{tag}.{classes[0]}" if classes else tag
+
+
+def _shape(url: str) -> str:
+    """A URL's shape: its folder and the form of its name (digits as #)."""
+    path = urlsplit(url).path
+    folder, _, name = path.rpartition("/")
+    return re.sub(r"\d+", "#", folder) + "/" + re.sub(r"\d+", "#", name)
+
+
+def _articleish(a, base: str) -> str | None:
+    href = (a.get("href") or "").strip()
+    if not href or href.startswith(("javascript:", "#", "mailto:")) or "{{" in href or "${" in href:
+        return None                                      # a template a script fills is not a link yet
+    url = urljoin(base, href)
+    if urlsplit(url).netloc != urlsplit(base).netloc:
+        return None
+    text = max(" ".join(a.text_content().split()), a.get("title") or "", key=len)
+    return url if len(text) >= 6 else None
+
+
+def suggest(doc, base: str, html_text: str) -> Suggestion:
+    s = Suggestion()
+    links = [(a, url) for a in doc.iter("a") if (url := _articleish(a, base))]
+    if not links:
+        s.notes.append("no link on this page looks like an article (long text, same site): is the listing "
+                       "filled by a script? Look for a JSON endpoint (listing = \"json\") in the browser's tools")
+        return s
+    # Each link votes for the element that repeats: the ancestor whose parent has
+    # several children of its tag; the parent with the most votes holds the listing.
+    votes: dict = defaultdict(list)
+    for a, url in links:
+        el = a
+        while el.getparent() is not None:
+            parent = el.getparent()
+            same = [c for c in parent if c.tag == el.tag]
+            if len(same) >= 3:
+                votes[(parent, el.tag)].append((a, url, el))
+                break
+            el = parent
+    if not votes:
+        s.notes.append("found no repeated block of article links; the selectors below need checking")
+        return s
+    (parent, tag), members = max(votes.items(), key=lambda kv: (len({_shape(u) for _, u, _ in kv[1]}) == 1,
+                                                                  len(kv[1])))
+    shapes = Counter(_shape(u) for _, u, _ in members)
+    if len(shapes) > 1:
+        s.notes.append(f"the links of this block have {len(shapes)} URL shapes; some may not be articles")
+    s.item = f"{_css(parent)} {tag}" if _css(parent) != parent.tag else f"{_ancestor_css(parent)} {tag}"
+    first_a, _, first_item = members[0]
+    rel = _relative(first_a, first_item)
+    title_attr = all((a.get("title") or "").strip() and len(a.get("title")) >= len(a.text_content().strip())
+                     for a, _, _ in members)
+    s.title = f"{rel}@title" if title_attr else rel
+    s.link = f"{rel}@href"
+    s.date = _date_selector(members)
+    for a, url, item in members:
+        title = (a.get("title") if title_attr else " ".join(a.text_content().split())) or None
+        date = None
+        if s.date:
+            found = item.cssselect(s.date) if hasattr(item, "cssselect") else []
+            date = " ".join(found[0].text_content().split()) if found else None
+        s.found.append((title, date))
+    if s.date is None:
+        s.notes.append("no date beside the items: articles take their page's date, if [sources.article] reads one")
+    pager = _SCRIPT_PAGER.search(html_text)
+    if pager:
+        s.page_url = f"{pager.group(3)}_{{n}}.{pager.group(4)}"
+    else:
+        for word in _NEXT_WORDS:
+            for a in doc.iter("a"):
+                if a.get("href") and word in a.text_content() and not a.get("href").startswith("javascript:"):
+                    s.next_page = f"a:contains('{word}')@href"
+                    break
+            if s.next_page:
+                break
+        if s.next_page is None:
+            s.notes.append("no next-page link or script pager found: only this page will be read "
+                           "(page_url or page_param can name the others)")
+    return s
+
+
+def _ancestor_css(el) -> str:
+    """A plain parent (no class or id): name it through its nearest named ancestor."""
+    chain = [el.tag]
+    p = el.getparent()
+    while p is not None and _css(p) == p.tag and p.tag not in ("body", "html"):
+        chain.insert(0, p.tag)
+        p = p.getparent()
+    if p is not None and p.tag not in ("body", "html"):
+        chain.insert(0, _css(p))
+    return " > ".join(chain)
+
+
+def _relative(a, item) -> str:
+    """The link's selector inside one item: `a`, or the tags down to it."""
+    if len(item.findall(".//a")) == 1 or a is item:
+        return "a"
+    path = []
+    el = a
+    while el is not item and el is not None:
+        path.insert(0, el.tag)
+        el = el.getparent()
+    return " ".join(path)
+
+
+def _date_selector(members) -> str | None:
+    """The element beside the link, in most items, whose text looks like a date."""
+    tally: Counter = Counter()
+    for a, _, item in members:
+        for el in item.iter():
+            if el is a or not isinstance(el.tag, str) or a in el.iterancestors() or el in a.iterancestors():
+                continue
+            text = " ".join(el.text_content().split())
+            if text and len(text) <= 30 and _DATEISH.search(text):
+                tally[_css(el)] += 1
+    if not tally:
+        return None
+    best, count = tally.most_common(1)[0]
+    return best if count >= len(members) * 0.8 else None
+
+
+def as_toml(s: Suggestion, url: str, category: str | None, name: str) -> str:
+    """The `[[sources]]` block to append to a configuration, with what was found as comments."""
+    def q(v: str) -> str:
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    start = f"{{ url = {q(url)}" + (f", category = {q(category)}" if category else "") + " }"
+    lines = [f"# feedpub suggest {url}", f"# {len(s.found)} item(s) found on this page" +
+             ("; the first three:" if s.found else ".")]
+    lines += [f"#   {title}" + (f"  ({date})" if date else "") for title, date in s.found[:3]]
+    lines += [f"# unsure: {note}" for note in s.notes]
+    lines += ["[[sources]]", f"name = {q(name)}", 'type = "web"', f"start = [{start}]"]
+    for key in ("item", "title", "link", "date", "next_page", "page_url"):
+        value = getattr(s, key)
+        if value:
+            lines.append(f"{key} = {q(value)}")
+    if s.next_page or s.page_url:
+        lines.append("max_pages = 5")
+    return "\n".join(lines) + "\n"
