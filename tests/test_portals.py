@@ -179,3 +179,51 @@ def test_article_pages_read_without_selectors(portal, config_text, articles):
               for e in feedparser.parse(f.read_bytes()).entries]
     assert all("正文" in b or "通知" in b for b in bodies)                    # the main text, not the page around it
     assert not any("當前位置" in b or "點擊" in b for b in bodies)
+
+
+def test_a_listing_that_exists_only_after_its_script_runs(portal):
+    """render = "browser": headless Chromium (Debian's, through Playwright)
+    runs the page's script, which fills the listing from the JSON endpoint."""
+    from feedpub.sources.browser import available
+    import os
+    why = available()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must be able to run this test: {why}")
+        pytest.skip(why)
+    site, base, tmp = portal
+    site.pages["/news/live.html"] = sitesrv.Resource(("""<html><head><meta charset="utf-8"></head><body>
+        <ul id="list"></ul><script>
+        fetch('/api/content/list?catid=12&page=1&size=5').then(r => r.json()).then(d => {
+          document.getElementById('list').innerHTML = d.data.list.map(
+            i => '<li><a href="' + i.url + '">' + i.title + '</a><span class="t">' + i.inputtime + '</span></li>').join('');
+        });</script></body></html>""").encode(), "text/html; charset=utf-8")
+    plain = configure(tmp, base, """
+        [[sources]]
+        name = "live"
+        type = "web"
+        delay = "0s"
+        start = [{{ url = "{base}/news/live.html", category = "物流資訊/港口航運" }}]
+        item = "#list li"
+        title = "a"
+        link = "a@href"
+        date = "span.t"
+    """)
+    s = build(plain, now=LATER)
+    assert s.articles["new"] == 0 and any("matched nothing" in p.reason for p in s.problems)   # the empty shell
+    text = (tmp / "feedpub.toml").read_text().replace('type = "web"', 'type = "web"\nrender = "browser"')
+    (tmp / "feedpub.toml").write_text(text)
+    s = build(config.load(tmp / "feedpub.toml"), now=LATER)
+    want = {title: when for _, title, when, _ in [a for a in portals.JSON_ARTICLES if a[0].endswith("港口航運")][:5]}
+    assert {title: when for title, (_, when, _) in published(tmp).items()} == want, s.problems
+
+
+def test_render_browser_without_playwright_is_a_clear_configuration_error(portal, monkeypatch):
+    import importlib.util
+    from feedpub import sources
+    site, base, tmp = portal
+    settings = configure(tmp, base, portals.TRS_CONFIG.replace('type = "web"', 'type = "web"\nrender = "browser"'))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "playwright" else real(name, *a))
+    with pytest.raises(config.ConfigError, match=r"render.*pip install -e '\.\[browser\]'"):
+        sources.check(settings)

@@ -13,7 +13,7 @@ import time
 import traceback
 import uuid
 from collections import Counter, defaultdict, deque
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -272,9 +272,12 @@ def _gather_web(settings: Settings, store: Store, source_settings, *, now: datet
 
     web = source_settings.web
     memory = {} if full else store.http_memory(source_settings.name)
-    with Http.for_source(web, settings.site.link) as http:
-        result = WebSource(source_settings, http).gather(memory, should_stop=should_stop)
+    with Http.for_source(web, settings.site.link) as http, browser_for(web, http) as browser:
+        result = WebSource(source_settings, http, browser).gather(memory, should_stop=should_stop)
         summary.files_read += http.requests
+    if not result.articles and result.listings and not any("listing_date" in v for v in memory.values()):
+        result.problems.append(Problem(source_settings.name, web.start[0].url, "this source has published nothing "
+                                       "yet: its item or link selector finds no article page", "warning"))
     if not result.listings and not result.unchanged and result.problems:
         raise SourceError("no listing page could be fetched: " + "; ".join(
             f"{p.location}: {p.reason}" for p in result.problems[:3]))
@@ -289,6 +292,20 @@ def _gather_web(settings: Settings, store: Store, source_settings, *, now: datet
         summary.problems.extend(result.problems)
         for url, values in sorted(result.remember.items()):
             tx.remember_http(name, url, values)
+
+
+@contextmanager
+def browser_for(web, http):
+    """A headless browser for a source that renders its pages (else None)."""
+    if web.render != "browser" and (web.article is None or web.article.render != "browser"):
+        yield None
+        return
+    from .sources.browser import Browser
+    browser = Browser(http)
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 def _gather_sql(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,

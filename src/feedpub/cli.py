@@ -255,9 +255,10 @@ def _try(settings: config.Settings, name: str) -> int:
         print(f"feedpub: no web source named {name!r} (web sources: {names})", file=sys.stderr)
         return 2
     web = source.web
-    with Http.for_source(web, settings.site.link, retries=0, delay=0) as http:
+    from .build import browser_for
+    with Http.for_source(web, settings.site.link, retries=0, delay=0) as http, browser_for(web, http) as browser:
         try:
-            rows = WebSource(source, http).trial()
+            rows = WebSource(source, http, browser).trial()
         except FetchError as exc:
             print(f"feedpub: {exc}", file=sys.stderr)
             return 1

@@ -95,6 +95,7 @@ class ArticleSelectors:
     breadcrumb: Field | None = None
     author: Field | None = None
     auto: bool = False           # read what no selector names from meta tags, bylines and the main text
+    render: str = "http"         # or "browser": fetched by headless Chromium, after its scripts ran
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class Web:
     page_url: str | None = None  # "index_{n}.html": pages a script pager makes, {n} from page_from up
     page_from: int = 1
     page_param: str | None = None   # "page": the start URL's query parameter raised page by page
+    render: str = "http"         # or "browser": listing pages fetched by headless Chromium
     article: ArticleSelectors | None = None
     robots: bool = True
     delay: float = 1.0           # seconds between two requests to one host
@@ -433,7 +435,7 @@ def _folder(r: _Reader, src: dict, where: str) -> dict:
 
 WEB_KEYS = {"start", "item", "title", "link", "date", "next_page", "max_pages", "article", "robots", "delay",
             "timeout", "retries", "user_agent", "concurrency", "deadline", "max_page_size", "allow_hosts",
-            "source", "summary", "listing", "page_url", "page_from", "page_param"}
+            "source", "summary", "listing", "page_url", "page_from", "page_param", "render"}
 ARTICLE_KEYS = {"title", "date", "source", "body", "breadcrumb", "author"}
 
 
@@ -473,11 +475,12 @@ def _web(r: _Reader, src: dict, where: str) -> Web:
     if art is not None:
         if not isinstance(art, dict):
             raise r.fail(f"{where}.article", "must be a table [sources.article]")
-        r.known(art, f"{where}.article", ARTICLE_KEYS | {"auto"})
+        r.known(art, f"{where}.article", ARTICLE_KEYS | {"auto", "render"})
         auto = art.get("auto", False)
         if not isinstance(auto, bool):
             raise r.fail(f"{where}.article.auto", "must be true or false")
-        article = ArticleSelectors(**{k: _selector(r, art, f"{where}.article", k) for k in ARTICLE_KEYS}, auto=auto)
+        article = ArticleSelectors(**{k: _selector(r, art, f"{where}.article", k) for k in ARTICLE_KEYS}, auto=auto,
+                                   render=_render(r, art, f"{where}.article"))
     robots = src.get("robots", True)
     if not isinstance(robots, bool):
         raise r.fail(f"{where}.robots", "must be true or false")
@@ -523,7 +526,14 @@ def _paging(r: _Reader, src: dict, where: str) -> dict:
     if listing == "json" and "next_page" in src:
         raise r.fail(f"{where}.next_page", "a JSON listing pages by page_param or page_url")
     return dict(listing=listing, page_url=page_url, page_from=r.int(src, where, "page_from", 1, 0, 1_000_000),
-                page_param=r.str(src, where, "page_param", None))
+                page_param=r.str(src, where, "page_param", None), render=_render(r, src, where))
+
+
+def _render(r: _Reader, table: dict, where: str) -> str:
+    render = r.str(table, where, "render", "http")
+    if render not in ("http", "browser"):
+        raise r.fail(f"{where}.render", f"must be \"http\" or \"browser\", not {render!r}")
+    return render
 
 
 def _hosts(r: _Reader, src: dict, where: str) -> tuple[str, ...]:

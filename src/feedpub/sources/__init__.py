@@ -16,6 +16,11 @@ def check(settings) -> None:
             continue
         from .select import SelectorError, compile_path, compile_selector
         web = source.web
+        if web.render == "browser" or (web.article is not None and web.article.render == "browser"):
+            from .browser import available
+            why = available()
+            if why:
+                raise ConfigError(f"{settings.path}: sources[{n}] ({source.name}).render: {why}")
         listing = compile_path if web.listing == "json" else compile_selector
         fields = [("item", web.item, listing), ("next_page", web.next_page, compile_selector)]
         fields += [(k, getattr(web, k), listing) for k in ("title", "link", "date", "source", "summary")]

@@ -128,11 +128,15 @@ def narrow(text: str | None, field: Field) -> tuple[str | None, bool]:
 
 
 class WebSource:
-    def __init__(self, settings: Source, http: Http):
+    def __init__(self, settings: Source, http: Http, browser=None):
         self.should_stop = lambda: False
         self.settings = settings
         self.web = settings.web
         self.http = http
+        # Pages fetched by a browser (render = "browser") or plainly.
+        self.get_listing = browser.get if browser is not None and self.web.render == "browser" else http.get
+        self.get_article = browser.get if browser is not None and self.web.article is not None \
+            and self.web.article.render == "browser" else http.get
         self.missed: dict[str, str] = {}           # field -> a URL where its pattern found nothing
         self.first_pages: list[bool] = []          # did next_page find a link on each first listing page?
 
@@ -157,8 +161,11 @@ class WebSource:
             for c in candidates:
                 out.remember[c.url] = {"listing_date": c.date}
         else:
-            with ThreadPoolExecutor(max_workers=self.web.concurrency) as pool:
-                results = list(pool.map(self._article, candidates))
+            if self.get_article is self.http.get:
+                with ThreadPoolExecutor(max_workers=self.web.concurrency) as pool:
+                    results = list(pool.map(self._article, candidates))
+            else:                                        # one browser, driven from this thread
+                results = [self._article(c) for c in candidates]
             for c, (article, failure) in zip(candidates, results):
                 if article is not None:
                     out.articles.append(article)
@@ -223,7 +230,7 @@ class WebSource:
             visited.add(url)
             known = memory.get(url, {})
             try:
-                page = self.http.get(url, etag=known.get("etag"), last_modified=known.get("last_modified"))
+                page = self.get_listing(url, etag=known.get("etag"), last_modified=known.get("last_modified"))
                 items, base = self.listed(page) if page.status != 304 else ([], url)
             except FetchError as exc:
                 if not (n and numbered is not None and exc.status == 404):   # past the last numbered page
@@ -289,7 +296,7 @@ class WebSource:
         if self.should_stop():
             return None, None                                # not fetched: next time
         try:
-            page = self.http.get(c.url)
+            page = self.get_article(c.url)
         except FetchError as exc:
             return None, exc
         text = page_text(page)
@@ -329,7 +336,7 @@ class WebSource:
         first_link = None
         for start in w.start:
             try:
-                page = self.http.get(start.url)
+                page = self.get_listing(start.url)
                 items, base = self.listed(page)
             except FetchError as exc:
                 rows.append((start.url, "fetch", f"failed: {exc.reason}"))
@@ -352,7 +359,7 @@ class WebSource:
                 nxt = link_of(self._doc, w.next_page)
                 rows.append((start.url, f"next_page {w.next_page!r}", urljoin(base, nxt) if nxt else None))
         if w.article and first_link:
-            art_page = self.http.get(first_link)
+            art_page = self.get_article(first_link)
             art, art_base = parse(art_page)
             for key in ("title", "date", "source", "breadcrumb", "author"):
                 f = getattr(w.article, key)
