@@ -67,3 +67,49 @@ def test_status_reads_the_store(site):
     assert "inbox" in r.stdout and "articles 1" in r.stdout and "files with errors: 1" in r.stdout
     assert "last success never" not in r.stdout and "1 new" in r.stdout      # the build's run is kept
     assert doc["sources"][0]["last_new"] == 1 and doc["sources"][0]["last_success"]
+
+
+def _on_a_terminal(*args) -> str:
+    """Run feedpub with a pseudo-terminal as its stdout and stderr; all it wrote."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "feedpub", *args], stdout=follower, stderr=follower,
+                            stdin=subprocess.DEVNULL)
+    os.close(follower)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    proc.wait(timeout=300)
+    os.close(leader)
+    return out.decode("utf-8", "replace")
+
+
+def test_a_long_build_on_a_terminal_shows_its_progress(tmp_path):
+    from conftest import make_site
+    labels = ("files read", "articles stored", "files written")
+    runs = []
+    for n, (how, extra) in enumerate((("tty", []), ("tty", ["-q"]), ("pipe", []))):
+        (tmp_path / str(n)).mkdir()
+        site = make_site(tmp_path / str(n))
+        for i in range(3000):                              # a few seconds of work: past the display's first second
+            site.write(f"{i:05d}.txt", dump("首頁 > 物流資訊 > 行業新聞", f"文章{i:05d}", f"2020/6/{i % 28 + 1} 10:00:00",
+                                            "來處", "正文。" * 20))
+        args = ["build", "--config", str(site.config_path), *extra]
+        if how == "tty":
+            runs.append(_on_a_terminal(*args))
+        else:
+            r = feedpub(*args)
+            runs.append(r.stdout + r.stderr)
+    shown, quiet, piped = runs
+    assert all(label in shown for label in labels) and "3000 new" in shown
+    assert not any(label in quiet for label in labels) and "3000 new" in quiet
+    assert not any(label in piped for label in labels)

@@ -22,7 +22,7 @@ from typing import Iterator
 from .config import Settings
 from .model import Article, Problem
 from .normalize import normalize
-from .regenerate import regenerate
+from .regenerate import Unwatched, regenerate
 from .sources import SourceError
 from .sources.folder import FolderSource
 import sqlalchemy as sa
@@ -46,6 +46,7 @@ class Summary:
     failed_sources: list[str] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)    # files still being written, left for later
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    progress: object = field(default=None, repr=False)     # hears of the work as it is done
     changed_feeds: list[str] = field(default_factory=list)      # URLs, for WebSub pings
     written: int = 0
     unchanged: int = 0
@@ -72,14 +73,16 @@ def open_store(settings: Settings) -> Store:
 
 def build(settings: Settings, *, now: datetime | None = None, full: bool = False, store: Store | None = None,
           sources=None, settle: float = 0.0, should_stop=None, only: dict | None = None,
-          render_lock=None, hold: dict | None = None, record: bool = False) -> Summary:
+          render_lock=None, hold: dict | None = None, record: bool = False, progress=None) -> Summary:
     """Gather the sources (all, or those given), then regenerate what changed.
 
     `settle` > 0 defers files still being written (their size or mtime moved
     during that many seconds); `should_stop()` ends the gather early, keeping
     what was read; `render_lock` is held around the regeneration (the
     scheduler's gathers run side by side, its regenerations one at a time).
-    With `record`, each source's run is kept in the store (what `feedpub
+    `progress.advance(kind, n, total=None)` hears of files read, articles
+    stored and files written as they happen (kinds "read", "stored",
+    "written"), for a display. With `record`, each source's run is kept in the store (what `feedpub
     status` shows; the scheduler records its own ticks). `only` maps a folder source's name to the locations to look
     at instead of scanning the folder (a watcher's events), `hold` to those
     not to read yet (a writer still has them open: deferred). A source that
@@ -90,6 +93,7 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
     store = store or open_store(settings)
     try:
         summary = Summary()
+        summary.progress = progress or Unwatched()
         for source in (settings.sources if sources is None else sources):
             started = time.monotonic()
             problems_before = len(summary.problems)
@@ -117,7 +121,7 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
                     store.record_run(source.name, ended=now, duration=time.monotonic() - started, error=reason)
         # One renderer at a time (in this process, and across publishers), newest state wins.
         with render_lock or nullcontext(), store.advisory_lock("regenerate", wait=True):
-            result = regenerate(settings, store, token=summary.token,
+            result = regenerate(settings, store, token=summary.token, progress=summary.progress,
                                 changed_categories=None if full else summary.changed_categories,
                                 changed_articles=None if full else summary.changed_articles)
         summary.written, summary.unchanged = result.written, result.unchanged
@@ -188,6 +192,7 @@ def _gather_folder(settings: Settings, store: Store, source_settings, *, now: da
         time.sleep(settle)
         files, growing = source.settled(files)
         summary.deferred.extend(growing)
+    summary.progress.advance("read", 0, total=len(files))
     name = source_settings.name
     with store.transaction() as tx:
         stale = tx.problem_locations(name)
@@ -212,8 +217,11 @@ def _store_batch(store: Store, summary: Summary, now: datetime, name: str, reads
     if reads:
         # One transaction per batch: each holds its articles, the files they came
         # from and the publish-pending mark, so a crash keeps whole batches only.
+        before = summary.articles["new"] + summary.articles["updated"]
         with store.transaction() as tx:
             _store(tx, summary, now, name, reads, stale)
+        summary.progress.advance("read", len(reads))
+        summary.progress.advance("stored", summary.articles["new"] + summary.articles["updated"] - before)
 
 
 PARALLEL_MIN = 400      # files: below this, starting workers costs more than they save

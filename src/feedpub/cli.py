@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     with_config(sub.add_parser("check", help="validate the configuration; list sources and categories"))
     b = with_config(sub.add_parser("build", help="gather new articles and regenerate the feeds once"))
     b.add_argument("--full", action="store_true", help="re-read every file, not only new or changed ones")
+    b.add_argument("--quiet", "-q", action="store_true", help="no progress display, only the summary")
     r = with_config(sub.add_parser("run", help="keep the feeds current on a schedule (Ctrl-C stops)"))
     r.add_argument("--serve", metavar="HOST:PORT", help="also serve the output folder, e.g. 127.0.0.1:8080")
     s = with_config(sub.add_parser("serve", help="serve the output folder read-only"))
@@ -86,7 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         # Temporary files left by a killed process: once per run, not per tick
         # (a walk of the whole output folder).
         publish.remove_stale_temp_files(settings.output.dir)
-        summary = build(settings, full=args.full, record=True)
+        display = _Display() if sys.stderr.isatty() and not args.quiet else None
+        try:
+            summary = build(settings, full=args.full, record=True, progress=display)
+        finally:
+            if display is not None:
+                display.close()
         if settings.websub.hubs and summary.changed_feeds:
             from .websub import ping
             ping(settings.websub.hubs, summary.changed_feeds)
@@ -102,6 +108,48 @@ def main(argv: list[str] | None = None) -> int:
     print(summary.line())
     print(f"feeds in {settings.output.dir}")
     return 0
+
+
+class _Display:
+    """The live progress of a `feedpub build` on a terminal (rich): files read,
+    articles stored, files written. It appears only once the build has run
+    for a second (a quick build prints its summary alone) and is gone when
+    the build ends; on a pipe, and under `feedpub run` (which logs), there
+    is none."""
+
+    AFTER = 1.0
+
+    def __init__(self):
+        import time
+        self._clock = time.monotonic
+        self._started = self._clock()
+        self._progress = None
+        self._tasks: dict[str, int] = {}
+        self._counts = {"read": [0, None], "stored": [0, None], "written": [0, None]}
+
+    def advance(self, kind: str, n: int = 1, total: int | None = None) -> None:
+        count = self._counts[kind]
+        count[0] += n
+        if total is not None:
+            count[1] = (count[1] or 0) + total if kind == "read" else total
+        if self._progress is None and self._clock() - self._started >= self.AFTER:
+            self._show()
+        if self._progress is not None:
+            self._progress.update(self._tasks[kind], completed=count[0], total=count[1])
+
+    def _show(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        self._progress = Progress(TextColumn("{task.description:>16}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        for kind, label in (("read", "files read"), ("stored", "articles stored"), ("written", "files written")):
+            done, total = self._counts[kind]
+            self._tasks[kind] = self._progress.add_task(label, completed=done, total=total)
+        self._progress.start()
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
 
 
 def _check(settings: config.Settings) -> int:

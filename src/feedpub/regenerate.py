@@ -45,7 +45,7 @@ class Result:
 
 
 def regenerate(settings: Settings, store: Store, *, changed_categories: set[str] | None = None,
-               changed_articles: set[int] | None = None, token: str | None = None) -> Result:
+               changed_articles: set[int] | None = None, token: str | None = None, progress=None) -> Result:
     """Render feeds and pages from the store and write those that differ.
 
     With `changed_*` given, only what they touch is rendered (a quiet tick
@@ -54,7 +54,10 @@ def regenerate(settings: Settings, store: Store, *, changed_categories: set[str]
     publish, when a feed file has gone missing, or when an earlier run
     stored changes and died before publishing them.
     """
-    return _Run(settings, store).run(changed_categories, changed_articles, token)
+    run = _Run(settings, store)
+    if progress is not None:
+        run.progress = progress
+    return run.run(changed_categories, changed_articles, token)
 
 
 class _Run:
@@ -72,6 +75,7 @@ class _Run:
         self._own: set[int] | None = None
         self.batch: publish.Batch | None = None
         self._archive_todo: list = []            # (channel, page) of closed pages still to write
+        self.progress = Unwatched()
 
     def counts(self) -> dict:
         """Items per category (None: all), read once per regeneration."""
@@ -96,6 +100,7 @@ class _Run:
             return False
         if self.batch.write(rel, data):
             self.result.written += 1
+            self.progress.advance("written")
             return True
         self.result.unchanged += 1
         return False
@@ -185,6 +190,7 @@ class _Run:
                     continue
                 self.batch.adopt(pending)
                 self.result.written += written
+                self.progress.advance("written", written)
                 self.result.unchanged += unchanged
         if error is not None:
             raise error
@@ -356,6 +362,13 @@ class _Run:
         """... and from every category's name and place."""
         parts = [config] + [f"{c.key}|{c.path_label}|{c.folder}" for c in self.chans]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+class Unwatched:
+    """No one watches the progress (a display would: `feedpub build` on a terminal)."""
+
+    def advance(self, kind: str, n: int = 1, total: int | None = None) -> None:
+        pass
 
 
 def missing_archive_pages(closed: int, present) -> list[int]:
