@@ -216,3 +216,45 @@ def test_serve_memory_stays_within_its_cache_budget(site, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_metrics_in_the_prometheus_format_when_asked(site):
+    import subprocess
+    import sys
+    from prometheus_client.parser import text_string_to_metric_families
+    site.write("a.txt", dump("首頁 > 物流資訊 > 行業新聞", "甲", "2020/6/1 22:46:13", "來處"))
+    site.write("bad.json", "{oops")
+    assert subprocess.run([sys.executable, "-m", "feedpub", "build", "--config", str(site.config_path)],
+                          capture_output=True).returncode == 0
+
+    def serve():
+        proc = subprocess.Popen([sys.executable, "-m", "feedpub", "serve", "127.0.0.1:0", "--config",
+                                 str(site.config_path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        url = proc.stdout.readline().split(" at ")[1].split()[0]
+        host, port = url.removeprefix("http://").rstrip("/").split(":")
+        return proc, host, int(port)
+
+    proc, host, port = serve()                                   # off by default
+    try:
+        assert request(host, port, "GET", "/metrics")[0].status == 404
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    site.config_path.write_text(site.config_path.read_text() + "\n[serve]\nmetrics = true\n")
+    proc, host, port = serve()
+    try:
+        resp, body = request(host, port, "GET", "/metrics")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert resp.status == 200 and resp.getheader("Content-Type").startswith("text/plain; version=0.0.4")
+    samples = {(s.name, s.labels.get("source")): s.value
+               for family in text_string_to_metric_families(body.decode()) for s in family.samples}
+    assert samples[("feedpub_source_articles", "inbox")] == 1
+    assert samples[("feedpub_source_open_errors", "inbox")] == 1
+    assert samples[("feedpub_source_last_new_articles", "inbox")] == 1
+    assert samples[("feedpub_source_last_success_timestamp_seconds", "inbox")] > 1.7e9
+    assert samples[("feedpub_regenerations_total", None)] == 1
+    assert samples[("feedpub_files_written_total", None)] == samples[("feedpub_regeneration_last_files_written", None)] > 5
+    assert samples[("process_resident_memory_bytes", None)] > 0
+    assert not (site.out / "metrics").exists()

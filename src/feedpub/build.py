@@ -119,12 +119,15 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
                 _report(p, where)
                 if record:
                     store.record_run(source.name, ended=now, duration=time.monotonic() - started, error=reason)
+        render_started = time.monotonic()
         # One renderer at a time (in this process, and across publishers), newest state wins.
         with render_lock or nullcontext(), store.advisory_lock("regenerate", wait=True):
             result = regenerate(settings, store, token=summary.token, progress=summary.progress,
                                 changed_categories=None if full else summary.changed_categories,
                                 changed_articles=None if full else summary.changed_articles)
         summary.written, summary.unchanged = result.written, result.unchanged
+        if result.written:
+            store.note_regeneration(now, result.written, time.monotonic() - render_started)
         summary.changed_feeds = result.changed_feeds
         return summary
     except sa.exc.SQLAlchemyError as exc:        # the store failed under us (disk, corruption, connection)

@@ -224,7 +224,8 @@ def _run(settings: config.Settings, args) -> int:
     server = None
     if args.serve:
         try:
-            server = FeedServer(settings.output.dir, parse_address(args.serve), settings.serve.cache_size)
+            server = FeedServer(settings.output.dir, parse_address(args.serve), settings.serve.cache_size,
+                                _metrics(settings))
         except (ValueError, OSError) as exc:
             print(f"feedpub: cannot serve on {args.serve}: {exc}", file=sys.stderr)
             return 2
@@ -240,11 +241,21 @@ def _run(settings: config.Settings, args) -> int:
             server.stop()
 
 
+def _metrics(settings: config.Settings):
+    """What renders /metrics, when [serve] metrics = true (read from the store)."""
+    if not settings.serve.metrics:
+        return None
+    from .build import open_store
+    from .metrics import exposition
+    return exposition(open_store(settings))
+
+
 def _serve(settings: config.Settings, address: str) -> int:
     from .serve import FeedServer, parse_address
 
     try:
-        server = FeedServer(settings.output.dir, parse_address(address), settings.serve.cache_size)
+        server = FeedServer(settings.output.dir, parse_address(address), settings.serve.cache_size,
+                            _metrics(settings))
     except (ValueError, OSError) as exc:
         print(f"feedpub: cannot serve on {address}: {exc}", file=sys.stderr)
         return 2

@@ -62,6 +62,7 @@ class WebSub:
 @dataclass(frozen=True)
 class Serve:
     cache_size: int = 64 * 1024 * 1024   # bytes of files `feedpub serve` keeps in memory
+    metrics: bool = False                # /metrics (Prometheus text format) from the store
 
 
 @dataclass(frozen=True)
@@ -387,8 +388,10 @@ def parse(data: dict, path: Path) -> Settings:
     for n, _ in enumerate(hubs):
         r.url({"hub": hubs[n]}, f"websub.hubs[{n}]", "hub")
 
-    sv = r.table(data, "serve", {"cache_size"})
-    serve = Serve(cache_size=r.size(sv, "serve", "cache_size", Serve.cache_size))
+    sv = r.table(data, "serve", {"cache_size", "metrics"})
+    if not isinstance(sv.get("metrics", False), bool):
+        raise r.fail("serve.metrics", "must be true or false")
+    serve = Serve(cache_size=r.size(sv, "serve", "cache_size", Serve.cache_size), metrics=sv.get("metrics", False))
 
     return Settings(path=path, site=site, output=output, store=store, sources=tuple(sources),
                     categories=categories, websub=WebSub(tuple(hubs)), serve=serve)

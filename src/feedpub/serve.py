@@ -167,6 +167,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = f"feedpub/{__version__}"
     root: Path = Path(".")
     cache: ByteCache = ByteCache(DEFAULT_CACHE)
+    metrics = None                                # () -> bytes of /metrics, when enabled
 
     def log_message(self, fmt, *args):
         log.debug("%s %s", self.address_string(), fmt % args)
@@ -215,6 +216,9 @@ class Handler(BaseHTTPRequestHandler):
         return real
 
     def _serve(self, head: bool) -> None:
+        if self.metrics is not None and urlsplit(self.path).path == "/metrics":
+            self._send_metrics(head)
+            return
         path = self._resolve()
         if path is None:
             self.send_error(HTTPStatus.NOT_FOUND, "Not found")
@@ -270,6 +274,16 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Location", location)
         if use_gzip:
             self.send_header("Content-Encoding", "gzip")
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _send_metrics(self, head: bool) -> None:
+        body = self.metrics()
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
         self.end_headers()
         if not head:
             self.wfile.write(body)
@@ -333,10 +347,11 @@ def _return_large_blocks() -> None:
 class FeedServer:
     """A threaded server over one folder, startable in the background."""
 
-    def __init__(self, root: Path, address: tuple[str, int], cache_bytes: int = DEFAULT_CACHE):
+    def __init__(self, root: Path, address: tuple[str, int], cache_bytes: int = DEFAULT_CACHE, metrics=None):
         _return_large_blocks()
         self.cache = ByteCache(cache_bytes)
-        handler = type("BoundHandler", (Handler,), {"root": Path(os.path.realpath(root)), "cache": self.cache})
+        handler = type("BoundHandler", (Handler,), {"root": Path(os.path.realpath(root)), "cache": self.cache,
+                                                    "metrics": staticmethod(metrics) if metrics else None})
         self.httpd = ThreadingHTTPServer(address, handler)
         self.httpd.daemon_threads = True
         self.thread: threading.Thread | None = None

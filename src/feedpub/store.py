@@ -207,6 +207,7 @@ class StoreConfigError(StoreError):
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 PENDING = "publish_pending"      # meta: tokens of gathers whose changes are not published yet
+REGENERATIONS = "regenerations"  # meta: the last regeneration that wrote files, and totals (JSON)
 _SCHEMA_LOCK = 0x66656564707562  # "feedpub"
 
 
@@ -532,6 +533,22 @@ class Store:
     def set_meta(self, name: str, value: str) -> None:
         with self.transaction() as tx:
             tx.set_meta(name, value)
+
+    # -- regenerations, for monitoring ------------------------------------------
+    def note_regeneration(self, when: datetime, written: int, duration: float) -> None:
+        """The last regeneration that wrote files, and the running totals."""
+        import json
+        last = self.regenerations()
+        self.set_meta(REGENERATIONS, json.dumps({
+            "at": when.timestamp(), "written": written, "duration": round(duration, 3),
+            "count": last.get("count", 0) + 1, "files": last.get("files", 0) + written}))
+
+    def regenerations(self) -> dict:
+        import json
+        try:
+            return json.loads(self.get_meta(REGENERATIONS) or "{}")
+        except ValueError:
+            return {}
 
     # -- what is stored but not yet published --------------------------------
     def pending(self) -> set[str]:

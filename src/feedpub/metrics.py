@@ -1,0 +1,79 @@
+"""`/metrics` for monitoring systems, in the Prometheus text format.
+
+Read from the store when asked, so `feedpub serve` reports a publisher that
+runs in another process (or on another machine, on a PostgreSQL store) as
+well as `feedpub run --serve` reports itself: per source its last run and
+success, articles, failures and gather time; the last regeneration's files
+and time, and the totals; and the serving process's own (prometheus_client's
+process collector). Off unless `[serve] metrics = true`; never a file in the
+output folder.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.process_collector import ProcessCollector
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class StoreCollector:
+    def __init__(self, store):
+        self.store = store
+
+    def collect(self):
+        status = self.store.status()
+        per_source = [
+            ("feedpub_source_last_run_timestamp_seconds", "When the source's last gather ended.", "last_run"),
+            ("feedpub_source_last_success_timestamp_seconds", "When the source last gathered without error.",
+             "last_success"),
+        ]
+        for name, doc, key in per_source:
+            family = GaugeMetricFamily(name, doc, labels=["source"])
+            for row in status["sources"]:
+                if row.get(key) is not None:
+                    family.add_metric([row["source"]], row[key].timestamp())
+            yield family
+        numbers = [
+            ("feedpub_source_articles", "Files and pages the source's stored articles came from.", "articles"),
+            ("feedpub_source_failures", "Failed gathers of the source in a row (0: healthy).", "failures"),
+            ("feedpub_source_open_errors", "Files or pages of the source with an unresolved error.", "open_errors"),
+            ("feedpub_source_last_gather_duration_seconds", "How long the source's last gather took.",
+             "last_duration"),
+            ("feedpub_source_last_new_articles", "Articles the source's last gather stored for the first time.",
+             "last_new"),
+        ]
+        for name, doc, key in numbers:
+            family = GaugeMetricFamily(name, doc, labels=["source"])
+            for row in status["sources"]:
+                family.add_metric([row["source"]], float(row.get(key) or 0))
+            yield family
+        last = self.store.regenerations()
+        for name, doc, key in (
+                ("feedpub_regeneration_last_timestamp_seconds", "When the feeds were last regenerated.", "at"),
+                ("feedpub_regeneration_last_files_written", "Files the last regeneration wrote.", "written"),
+                ("feedpub_regeneration_last_duration_seconds", "How long the last regeneration took.", "duration")):
+            family = GaugeMetricFamily(name, doc)
+            if key in last:
+                family.add_metric([], float(last[key]))
+            yield family
+        yield _counter("feedpub_regenerations", "Regenerations that wrote files.", last.get("count", 0))
+        yield _counter("feedpub_files_written", "Files regenerations have written.", last.get("files", 0))
+        yield GaugeMetricFamily("feedpub_processes", "Publishers running on this store (heartbeats).",
+                                value=float(len(status["processes"])))
+
+
+def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, doc)
+    family.add_metric([], float(value))
+    return family
+
+
+def exposition(store):
+    """A function that renders the metrics page (bytes), for the server."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreCollector(store))
+    ProcessCollector(registry=registry)
+    return lambda: generate_latest(registry)
