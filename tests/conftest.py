@@ -96,6 +96,20 @@ def peak_build(config_path) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+@pytest.fixture
+def portal(tmp_path):
+    """The three test portals (tests/portals.py) on one server on 127.0.0.1."""
+    import portals
+    import sitesrv
+    site = sitesrv.Site(date=portals.NOW)
+    portals.trs_site(site)
+    portals.json_site(site)
+    portals.php_site(site)
+    httpd = sitesrv.serve(site)
+    yield site, f"http://127.0.0.1:{httpd.server_address[1]}", tmp_path
+    httpd.shutdown()
+
+
 PG_ADMIN = os.environ.get("FEEDPUB_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 

@@ -20,17 +20,6 @@ from feedpub.build import build
 LATER = portals.NOW + timedelta(hours=1)
 
 
-@pytest.fixture
-def portal(tmp_path):
-    site = sitesrv.Site(date=portals.NOW)
-    portals.trs_site(site)
-    portals.json_site(site)
-    portals.php_site(site)
-    httpd = sitesrv.serve(site)
-    yield site, f"http://127.0.0.1:{httpd.server_address[1]}", tmp_path
-    httpd.shutdown()
-
-
 def configure(tmp_path, base, sources: str):
     cfg = tmp_path / "feedpub.toml"
     cfg.write_text(textwrap.dedent(f"""

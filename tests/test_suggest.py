@@ -12,7 +12,6 @@ import feedparser
 import pytest
 
 import portals
-from test_portals import portal  # noqa: F401  (the fixture)
 
 
 def run(*args):
@@ -24,7 +23,7 @@ def run(*args):
     ("/html/hyxw/index.html", "物流資訊/行業新聞", [a for a in portals.PHP_ARTICLES if a[0].endswith("行業新聞")]),
     ("/html/twwl/index.html", "物流資訊/台灣物流", [a for a in portals.PHP_ARTICLES if a[0].endswith("台灣物流")]),
 ], ids=["trs-script-pager", "phpcms", "phpcms-big5"])
-def test_a_suggested_source_publishes_the_whole_listing(portal, path, category, articles):  # noqa: F811
+def test_a_suggested_source_publishes_the_whole_listing(portal, path, category, articles):
     site, base, tmp = portal
     r = run("suggest", base + path, "--category", category)
     assert r.returncode == 0, r.stderr
@@ -50,7 +49,7 @@ def test_a_suggested_source_publishes_the_whole_listing(portal, path, category, 
     assert titles == {title for _, title, _, _ in articles}
 
 
-def test_a_listing_a_script_fills_is_said_so(portal):  # noqa: F811
+def test_a_listing_a_script_fills_is_said_so(portal):
     site, base, tmp = portal
     r = run("suggest", base + "/news/list.html")
     assert r.returncode == 0 and "# unsure:" in r.stdout and "JSON endpoint" in r.stdout

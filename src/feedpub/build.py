@@ -119,11 +119,14 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
                 _report(p, where)
                 if record:
                     store.record_run(source.name, ended=now, duration=time.monotonic() - started, error=reason)
+        if _refile_topics(settings, store):
+            summary.changed_categories = None                 # the filtered feeds changed: render them all
         render_started = time.monotonic()
         # One renderer at a time (in this process, and across publishers), newest state wins.
         with render_lock or nullcontext(), store.advisory_lock("regenerate", wait=True):
             result = regenerate(settings, store, token=summary.token, progress=summary.progress,
-                                changed_categories=None if full else summary.changed_categories,
+                                changed_categories=None if full or summary.changed_categories is None
+                                else summary.changed_categories,
                                 changed_articles=None if full else summary.changed_articles)
         summary.written, summary.unchanged = result.written, result.unchanged
         if result.written:
@@ -136,6 +139,31 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
     finally:
         if own_store:
             store.close()
+
+
+TOPICS = "topics_config"     # meta: the [[feeds]] the stored articles were filed by
+
+
+def _refile_topics(settings: Settings, store: Store) -> bool:
+    """When [[feeds]] changed since the articles were filed, file every
+    stored article again (a feed added, dropped or with other words must
+    hold what it would have held from the start). True if it did."""
+    wanted = repr(settings.feeds)
+    if (store.get_meta(TOPICS) or repr(())) == wanted:
+        return False
+    from .normalize.text import html_to_text
+    from .normalize.topics import feeds_for
+    after = 0
+    while True:
+        batch = store.topic_inputs(after)
+        if not batch:
+            break
+        with store.transaction() as tx:
+            for pk, title, body, keys in batch:
+                tx.set_topics(pk, feeds_for(settings.feeds, title, html_to_text(body), keys))
+        after = batch[-1][0]
+    store.set_meta(TOPICS, wanted)
+    return True
 
 
 def gather(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
@@ -351,7 +379,7 @@ def _read(settings: Settings, now: datetime, source: str, location: str, where: 
             problems.append(Problem(source, location, str(exc)))
         for raw in raws:
             article, probs = normalize(raw, now=now, summary_length=settings.output.summary_length,
-                                       base_url=settings.site.link)
+                                       base_url=settings.site.link, feeds=settings.feeds)
             problems.extend(probs)
             if article is None:
                 usable = False

@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     except (StoreConfigError, StoreBehind, StoreLocked) as exc:
         print(f"feedpub: {exc}", file=sys.stderr)
         return 2
+    except config.ConfigError as exc:                # what only the store can tell (a slug already taken)
+        print(f"feedpub: configuration error: {exc}", file=sys.stderr)
+        return 2
     except StoreError as exc:
         print(f"feedpub: {exc}", file=sys.stderr)
         return 3

@@ -166,6 +166,17 @@ class CategoryOverride:
 
 
 @dataclass(frozen=True)
+class FilteredFeed:
+    """A feed of the articles about one subject, across categories."""
+
+    slug: str                        # where its files go, below the output folder
+    title: str
+    include: tuple[str, ...]         # any of these words (or /regex/), in the title or the text
+    exclude: tuple[str, ...] = ()    # ... and none of these
+    categories: tuple[str, ...] = () # only under these categories (as configured; none: all)
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path
     site: Site
@@ -175,6 +186,7 @@ class Settings:
     categories: dict[str, CategoryOverride] = field(default_factory=dict)
     websub: WebSub = field(default_factory=WebSub)
     serve: Serve = field(default_factory=Serve)
+    feeds: tuple[FilteredFeed, ...] = ()
 
 
 class _Reader:
@@ -275,7 +287,7 @@ def load(path: str | Path | None = None) -> Settings:
 
 def parse(data: dict, path: Path) -> Settings:
     r = _Reader(path)
-    r.known(data, "(top level)", {"site", "output", "store", "sources", "categories", "websub", "serve"})
+    r.known(data, "(top level)", {"site", "output", "store", "sources", "categories", "websub", "serve", "feeds"})
 
     s = r.table(data, "site", {"title", "link", "feeds_url", "language", "timezone", "description", "author",
                                "copyright", "icon", "logo", "email"}, required=True)
@@ -393,8 +405,45 @@ def parse(data: dict, path: Path) -> Settings:
         raise r.fail("serve.metrics", "must be true or false")
     serve = Serve(cache_size=r.size(sv, "serve", "cache_size", Serve.cache_size), metrics=sv.get("metrics", False))
 
+    feeds = _filtered_feeds(r, data.get("feeds", []), categories)
+
     return Settings(path=path, site=site, output=output, store=store, sources=tuple(sources),
-                    categories=categories, websub=WebSub(tuple(hubs)), serve=serve)
+                    categories=categories, websub=WebSub(tuple(hubs)), serve=serve, feeds=feeds)
+
+
+def _filtered_feeds(r: _Reader, raw, categories: dict) -> tuple[FilteredFeed, ...]:
+    if not isinstance(raw, list):
+        raise r.fail("feeds", "must be an array of tables: [[feeds]]")
+    taken = {ov.slug: key for key, ov in categories.items() if ov.slug}
+    out = []
+    for n, f in enumerate(raw):
+        where = f"feeds[{n}]"
+        if not isinstance(f, dict):
+            raise r.fail(where, "must be a table: [[feeds]]")
+        r.known(f, where, {"slug", "title", "include", "exclude", "categories"})
+        slug = r.str(f, where, "slug")
+        if not _valid_slug_path(slug):
+            raise r.fail(f"{where}.slug", f"{slug!r} must be lowercase ASCII words joined by '-' and '/', "
+                                          f"and not start with a name feedpub uses itself (articles, archive)")
+        if slug in taken:
+            raise r.fail(f"{where}.slug", f"{slug!r} is already the folder of {taken[slug]!r}")
+        taken[slug] = where
+        words = {}
+        for key in ("include", "exclude", "categories"):
+            value = f.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+                raise r.fail(f"{where}.{key}", "must be a list of non-empty strings")
+            for v in value:
+                if key != "categories" and len(v) > 2 and v.startswith("/") and v.endswith("/"):
+                    try:
+                        re.compile(v[1:-1])
+                    except re.error as exc:
+                        raise r.fail(f"{where}.{key}", f"{v} is not a regular expression: {exc}") from None
+            words[key] = tuple(value)
+        if not words["include"]:
+            raise r.fail(f"{where}.include", "must name at least one word (or /regex/) a matching article holds")
+        out.append(FilteredFeed(slug=slug, title=r.str(f, where, "title"), **words))
+    return tuple(out)
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)")

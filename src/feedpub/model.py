@@ -72,6 +72,12 @@ class Article:
     author: str | None = None
     source_name: str | None = None
     given_id: str | None = None
+    topics: tuple[str, ...] = ()      # slugs of the filtered feeds ([[feeds]]) it is in
+
+
+# A filtered feed's pseudo-category in the store is keyed "~" + its slug (no
+# folded category key starts so): its items are links like a category's.
+TOPIC = "~"
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,8 @@ class _Run:
         """Categories with their names and places: a query over every item's
         categories (the most used spelling), so quiet ticks skip it."""
         overrides = {key_of(k): v for k, v in self.settings.categories.items()}
-        self._use_channels(channels(self.store.categories(), self.store.spellings(), overrides))
+        self._use_channels(channels(self.store.categories(), self.store.spellings(), overrides,
+                                    self.settings.feeds))
 
     def _use_channels(self, chans: list[Channel]) -> None:
         self.chans = chans
@@ -249,7 +250,7 @@ class _Run:
             self.put(ch.page, pages.category_page(
                 ch, self._chain(ch), kids, [e.item for e in entries], site_title=s.site.title,
                 lang=s.site.language, zone=self.zone, url_of=self.url_of, formats=self.formats))
-            offered = pages.subscribable(self.chans, self.own(), root=ch)
+            offered = [ch] if ch.topic else pages.subscribable(self.chans, self.own(), root=ch)
             self.put(ch.opml, pages.opml(self.chans, offered, title=f"{s.site.title}: {ch.display}",
                                          label=self._feed_title, url_of=self.url_of))
 
@@ -319,15 +320,19 @@ class _Run:
         s = self.settings
         counts, newest = self.counts(), self.store.newest_times()
         listed = [(c, counts.get(c.category_pk, 0), newest.get(c.category_pk)) for c in pages.tree_order(chans)]
+        topics = [c for c in chans if c.topic]
+        listed_topics = [(c, counts.get(c.category_pk, 0), newest.get(c.category_pk)) for c in topics]
         recent = [item for item, _ in self.store.newest(None, 20)]
         xml_formats = [f for f in ("rss", "atom") if f in self.formats]
         opml_files = {f: OPML_FILES[f] for f in xml_formats}
         if xml_formats:
             opml_files["all"] = OPML_FILES["all"]
+            if topics:
+                opml_files["topics"] = OPML_FILES["topics"]
         self.put("index.html", pages.index_page(
             chans[0], listed, recent, site_title=s.site.title,
             description=s.site.description, lang=s.site.language, zone=self.zone, url_of=self.url_of,
-            formats=self.formats, opml_files=opml_files))
+            formats=self.formats, opml_files=opml_files, topics=listed_topics))
         offered = pages.subscribable(chans, self.own())
         for fmt in xml_formats:
             self.put(OPML_FILES[fmt], pages.opml(chans, offered, title=s.site.title, label=self._feed_title,
@@ -335,6 +340,9 @@ class _Run:
         if xml_formats:
             self.put(OPML_FILES["all"], pages.opml(chans, [chans[0]], title=s.site.title, label=self._feed_title,
                                                    url_of=self.url_of, fmt=xml_formats[0]))
+            if topics:        # filtered feeds overlap the categories: offered apart
+                self.put(OPML_FILES["topics"], pages.opml(chans, topics, title=s.site.title, label=self._feed_title,
+                                                          url_of=self.url_of, fmt=xml_formats[0]))
 
     def own(self) -> set[int]:
         """Categories with articles filed in them directly, read once per regeneration."""
@@ -355,7 +363,8 @@ class _Run:
     def _config_fingerprint(self) -> str:
         """What every file depends on from the configuration and feedpub itself."""
         s = self.settings
-        parts = [__version__, repr(s.site), repr(s.output), repr(s.websub), repr(s.categories), str(self._ttl())]
+        parts = [__version__, repr(s.site), repr(s.output), repr(s.websub), repr(s.categories), repr(s.feeds),
+                 str(self._ttl())]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def _fingerprint(self, config: str) -> str:

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from .identity import Stored, free_slug, merge_times, mint
-from .model import Article, CategoryRow, Item, Problem
+from .model import TOPIC, Article, CategoryRow, Item, Problem
 
 
 
@@ -534,6 +534,21 @@ class Store:
         with self.transaction() as tx:
             tx.set_meta(name, value)
 
+    # -- filtered feeds ------------------------------------------------------------
+    def topic_inputs(self, after: int, limit: int = 500) -> list[tuple[int, str, str, list[str]]]:
+        """(pk, title, body HTML, keys of the categories it is filed in) of the
+        articles after pk `after`: what decides which filtered feeds hold them."""
+        a, ac, c = articles.c, article_categories.c, categories.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(a.pk, a.title, a.body_html).where(a.pk > after)
+                                .order_by(a.pk).limit(limit)).all()
+            keys: dict[int, list[str]] = {r.pk: [] for r in rows}
+            if rows:
+                for apk, key in conn.execute(sa.select(ac.article_pk, c.key).join(categories, c.pk == ac.category_pk)
+                                             .where(ac.article_pk.in_(list(keys)), ac.direct)):
+                    keys[apk].append(key)
+        return [(r.pk, r.title, r.body_html, keys[r.pk]) for r in rows]
+
     # -- regenerations, for monitoring ------------------------------------------
     def note_regeneration(self, when: datetime, written: int, duration: float) -> None:
         """The last regeneration that wrote files, and the running totals."""
@@ -1001,6 +1016,28 @@ class Transaction:
         self._count_spellings(delta)
         return keys | {key for _, _, key in was}
 
+    def set_topics(self, pk: int, slugs) -> set[str]:
+        """File an article in exactly these filtered feeds (after [[feeds]]
+        changed); returns the keys of the feeds it entered or left."""
+        ac, c = article_categories.c, categories.c
+        row = self.conn.execute(sa.select(articles.c.published).where(articles.c.pk == pk)).first()
+        was = {key: (cpk, spelling) for cpk, key, spelling in self.conn.execute(
+            sa.select(ac.category_pk, c.key, ac.spelling).join(categories, c.pk == ac.category_pk)
+            .where(ac.article_pk == pk, c.key.like(TOPIC + "%")))}
+        wanted = {TOPIC + slug: slug for slug in slugs}
+        gone = [cpk for key, (cpk, _) in was.items() if key not in wanted]
+        if gone:
+            self.conn.execute(article_categories.delete().where(ac.article_pk == pk, ac.category_pk.in_(gone)))
+        added = [dict(article_pk=pk, category_pk=self._category(key, slug, "feed-" + slug.replace("/", "-")),
+                      direct=False, spelling=slug, published=row.published)
+                 for key, slug in wanted.items() if key not in was]
+        if added:
+            self.conn.execute(article_categories.insert(), added)
+        delta = Counter((r["category_pk"], r["spelling"]) for r in added)
+        delta.subtract(Counter(was[key] for key in was if key not in wanted))
+        self._count_spellings(delta)
+        return set(wanted) ^ set(was)
+
     def _link_categories(self, pk: int, art: Article, published: datetime) -> set[str]:
         rows, keys = self._links(pk, art, published)
         self._insert_links(rows)
@@ -1036,6 +1073,11 @@ class Transaction:
                 if cpk not in links or direct:
                     links[cpk] = (direct or links.get(cpk, (False, ""))[0], prefix.levels[-1])
                 keys.add(prefix.key)
+        for slug in art.topics:                                   # filtered feeds: not a category it is filed in
+            key = TOPIC + slug
+            cpk = self._category(key, slug, "feed-" + slug.replace("/", "-"))
+            links.setdefault(cpk, (False, slug))
+            keys.add(key)
         rows = [dict(article_pk=pk, category_pk=cpk, direct=direct, spelling=spelling, published=published)
                 for cpk, (direct, spelling) in sorted(links.items())]
         return rows, keys

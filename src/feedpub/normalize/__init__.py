@@ -13,14 +13,14 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from ..model import Article, CategoryPath, Problem, RawArticle
-from . import categories, text, timestamps
+from . import categories, text, timestamps, topics
 
 FUTURE_SLACK = timedelta(days=1)
 MAX_TITLE = 500
 
 
 def normalize(raw: RawArticle, *, now: datetime, summary_length: int = 200,
-              base_url: str | None = None) -> tuple[Article | None, list[Problem]]:
+              base_url: str | None = None, feeds=()) -> tuple[Article | None, list[Problem]]:
     """Normalize one article; return it (or None) and what went wrong.
 
     Relative links in the body resolve against the page it was read from
@@ -78,6 +78,7 @@ def normalize(raw: RawArticle, *, now: datetime, summary_length: int = 200,
         source=raw.source, location=raw.location, key=key, title=title, body_html=body, summary=summary,
         published=published, updated=updated, gathered_at=raw.gathered_at.astimezone(timezone.utc), date_raw=date_raw, categories=tuple(paths),
         content_hash=content_hash, url=url, author=author, source_name=source_name, given_id=given_id,
+        topics=topics.feeds_for(feeds, title, body_text, [p.key for p in paths]),
     )
     problems = [Problem(raw.source, raw.location, w, "warning") for w in warnings]
     return article, problems

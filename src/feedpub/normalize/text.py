@@ -133,5 +133,10 @@ def fold(s: str | None) -> str:
     return "".join(s.split()).casefold()
 
 
+def narrow(s: str) -> str:
+    """Full-width ASCII and the ideographic space as their ASCII selves, nothing else folded."""
+    return _WIDE_RE.sub(_narrow, s)
+
+
 def _narrow(m: re.Match) -> str:
     return _WIDE[m.group()]

@@ -11,16 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from ..config import CategoryOverride, Settings
+from ..config import CategoryOverride, ConfigError, Settings
 from ..identity import free_slug
-from ..model import CategoryRow
+from ..model import TOPIC, CategoryRow
 
 FORMATS = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}
 ARCHIVE_FORMATS = ("rss", "atom")       # RFC 5005 is about XML feeds
 # The OPML files at the top: one feed per category in RSS (the one to import),
 # the same in Atom, and the all-articles feed alone (never beside the others:
 # its items are theirs too, and readers would show each article twice).
-OPML_FILES = {"rss": "feeds.opml", "atom": "feeds-atom.opml", "all": "everything.opml"}
+OPML_FILES = {"rss": "feeds.opml", "atom": "feeds-atom.opml", "all": "everything.opml", "topics": "topics.opml"}
+
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Channel:
     names: tuple[str, ...]           # display levels, () for all
     folder: str                      # relative to the output dir, "" for all
     parent_folder: str | None
+    topic: bool = False              # a filtered feed ([[feeds]]): articles about a subject, across categories
 
     @property
     def display(self) -> str:
@@ -63,10 +65,14 @@ def absolute(settings: Settings, rel: str) -> str:
 
 
 def channels(rows: list[CategoryRow], spellings: dict[int, list[tuple[str, int]]],
-             overrides: dict[str, CategoryOverride]) -> list[Channel]:
-    """Every category's channel (parents before children) after the all-channel.
+             overrides: dict[str, CategoryOverride], feeds=()) -> list[Channel]:
+    """Every category's channel (parents before children) after the all-channel,
+    then the filtered feeds' (`feeds`: the configured [[feeds]]).
 
     `overrides` are the configured [categories] by folded key."""
+    topics = {TOPIC + f.slug: f for f in feeds}
+    topic_rows = [r for r in rows if r.key in topics]
+    rows = [r for r in rows if not r.key.startswith(TOPIC)]
     by_pk = {r.pk: r for r in rows}
     names: dict[int, str] = {}
     folders: dict[int, str] = {}
@@ -94,6 +100,13 @@ def channels(rows: list[CategoryRow], spellings: dict[int, list[tuple[str, int]]
             p = by_pk.get(p.parent_pk) if p.parent_pk else None
         out.append(Channel(r.pk, r.key, tuple(reversed(chain)), folders[r.pk],
                            folders[r.parent_pk] if r.parent_pk else ""))
+    for r in sorted(topic_rows, key=lambda r: r.key):
+        feed = topics[r.key]
+        if feed.slug in used:
+            taken = next(c for c in out if c.folder == feed.slug)
+            raise ConfigError(f"feeds: the slug {feed.slug!r} is the folder of the category {taken.display!r}: "
+                              f"give the filtered feed another slug")
+        out.append(Channel(r.pk, r.key, (feed.title,), feed.slug, "", topic=True))
     return out
 
 

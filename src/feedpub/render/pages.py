@@ -39,7 +39,8 @@ WORDS = {
         "category": "Category", "articles": "Articles", "feeds": "Feeds", "all": "Every article",
         "opml": "OPML: one feed per category, to import into a reader",
         "opml_atom": "the same in Atom", "opml_all": "OPML: every article in one feed",
-        "source": "Source", "with_sub": "with its subcategories", "latest": "Latest",
+        "source": "Source", "with_sub": "with its subcategories", "latest": "Latest", "topics": "Topics",
+        "opml_topics": "OPML: the topic feeds",
     },
     "zh-Hans": {
         "note": "这是一个订阅源（RSS/Atom）。把下面的网址复制到你的阅读器（如 NetNewsWire、Feedly、Thunderbird、"
@@ -48,6 +49,7 @@ WORDS = {
         "category": "栏目", "articles": "文章数", "feeds": "订阅源", "all": "全部文章",
         "opml": "OPML：每个栏目一个订阅源，导入阅读器即可", "opml_atom": "Atom 版",
         "opml_all": "OPML：全部文章合为一个订阅源", "source": "来源", "with_sub": "含下级栏目", "latest": "最近更新",
+        "topics": "专题", "opml_topics": "OPML：各专题订阅源",
     },
     "zh-Hant": {
         "note": "這是一個訂閱源（RSS/Atom）。把下面的網址複製到你的閱讀器（如 NetNewsWire、Feedly、Thunderbird、"
@@ -56,6 +58,7 @@ WORDS = {
         "category": "欄目", "articles": "文章數", "feeds": "訂閱源", "all": "全部文章",
         "opml": "OPML：每個欄目一個訂閱源，匯入閱讀器即可", "opml_atom": "Atom 版",
         "opml_all": "OPML：全部文章合為一個訂閱源", "source": "來源", "with_sub": "含下級欄目", "latest": "最近更新",
+        "topics": "專題", "opml_topics": "OPML：各專題訂閱源",
     },
 }
 
@@ -168,7 +171,7 @@ def tree_order(channels: list[Channel]) -> list[Channel]:
     """Category channels depth first: each one right after its parent, siblings in the given order."""
     children: dict[str, list[Channel]] = {}
     for ch in channels:
-        if ch.category_pk is not None:
+        if ch.category_pk is not None and not ch.topic:
             children.setdefault(ch.parent_folder or "", []).append(ch)
     out: list[Channel] = []
 
@@ -182,21 +185,25 @@ def tree_order(channels: list[Channel]) -> list[Channel]:
 
 def index_page(all_channel: Channel, rows: list[tuple], items, *, site_title: str,
                description: str, lang: str, zone: tzinfo, url_of, formats=("rss", "atom"),
-               opml_files: dict[str, str] | None = None) -> bytes:
+               opml_files: dict[str, str] | None = None, topics: list[tuple] = ()) -> bytes:
     """Every category (under its parent) with its item count, newest item time and feed links."""
     w = words(lang)
     here = "index.html"
-    lines = []
     parents = {ch.parent_folder for ch, _, _ in rows}
-    for ch, count, newest in rows:
-        indent = "&#160;" * 4 * (len(ch.names) - 1)
-        note = f" <span class=\"meta\">({escape(w['with_sub'])})</span>" if ch.folder in parents else ""
-        lines.append(f"<tr><td>{indent}<a href={quoteattr(relative(here, ch.page))}>{escape(ch.names[-1])}</a>"
-                     f"{note}</td><td>{count}</td><td>{_time(newest, zone) if newest else ''}</td>"
-                     f"<td class=\"feeds\">{_format_links(here, ch, formats)}</td></tr>")
-    table = (f"<table>\n<tr><th>{escape(w['category'])}</th><th>{escape(w['articles'])}</th>"
-             f"<th>{escape(w['latest'])}</th><th>{escape(w['feeds'])}</th></tr>\n" +
-             "\n".join(lines) + "\n</table>") if lines else ""
+
+    def table(rows, heading: str) -> str:
+        lines = []
+        for ch, count, newest in rows:
+            indent = "&#160;" * 4 * (len(ch.names) - 1) if not ch.topic else ""
+            note = f" <span class=\"meta\">({escape(w['with_sub'])})</span>" if ch.folder in parents else ""
+            lines.append(f"<tr><td>{indent}<a href={quoteattr(relative(here, ch.page))}>{escape(ch.names[-1])}</a>"
+                         f"{note}</td><td>{count}</td><td>{_time(newest, zone) if newest else ''}</td>"
+                         f"<td class=\"feeds\">{_format_links(here, ch, formats)}</td></tr>")
+        return (f"<table>\n<tr><th>{escape(heading)}</th><th>{escape(w['articles'])}</th>"
+                f"<th>{escape(w['latest'])}</th><th>{escape(w['feeds'])}</th></tr>\n" +
+                "\n".join(lines) + "\n</table>") if lines else ""
+    tables = table(rows, w["category"]) + (f"\n<h2>{escape(w['topics'])}</h2>\n" + table(topics, w["topics"])
+                                           if topics else "")
     opml_files = opml_files or {}
     opml_links = []
     if "rss" in opml_files:
@@ -206,10 +213,12 @@ def index_page(all_channel: Channel, rows: list[tuple], items, *, site_title: st
         opml_links.append(link)
     if "all" in opml_files:
         opml_links.append(f"<a href={quoteattr(relative(here, opml_files['all']))}>{escape(w['opml_all'])}</a>")
+    if "topics" in opml_files:
+        opml_links.append(f"<a href={quoteattr(relative(here, opml_files['topics']))}>{escape(w['opml_topics'])}</a>")
     opml_part = "\n".join(f"<p class=\"feeds\">{link}</p>" for link in opml_links)
     body = (f"<h1>{escape(site_title)}</h1>\n<p>{escape(description)}</p>\n"
             f"{_subscribe(here, all_channel, url_of, formats, w, opml=opml_part)}\n"
-            f"{table}\n<h2>{escape(w['newest'])}</h2>\n{_item_list(here, items, zone, w)}")
+            f"{tables}\n<h2>{escape(w['newest'])}</h2>\n{_item_list(here, items, zone, w)}")
     return _doc(lang, site_title, _alternates(all_channel, url_of, w["all"], formats), body)
 
 
