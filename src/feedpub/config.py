@@ -40,6 +40,7 @@ class Site:
 
 
 FORMATS = ("rss", "atom", "json")
+VARIANTS = ("zh-Hans", "zh-Hant", "zh-TW", "zh-HK", "zh-CN")   # script variants OpenCC converts to
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Output:
     max_bytes: int = 1_000_000       # no feed file larger: items are dropped from the end
     archive_page_size: int = 50      # RFC 5005 archive pages; at most max_items
     stylesheet: bool = True          # the XSL that makes feeds readable in a browser
+    variants: tuple[str, ...] = ()   # script variants written beside every feed: "zh-Hans", "zh-Hant"
 
 
 @dataclass(frozen=True)
@@ -309,7 +311,10 @@ def parse(data: dict, path: Path) -> Settings:
     )
 
     o = r.table(data, "output", {"dir", "max_items", "summary_length", "formats", "full_text", "max_bytes",
-                                 "archive_page_size", "stylesheet"})
+                                 "archive_page_size", "stylesheet", "variants"})
+    variants = o.get("variants", [])
+    if not isinstance(variants, list) or not all(v in VARIANTS for v in variants) or len(set(variants)) < len(variants):
+        raise r.fail("output.variants", f"must be a list of {', '.join(map(repr, VARIANTS))}, not {variants!r}")
     formats = o.get("formats", list(FORMATS))
     if not isinstance(formats, list) or not formats or not all(f in FORMATS for f in formats):
         raise r.fail("output.formats", f"must be a non-empty list of {', '.join(map(repr, FORMATS))}, not {formats!r}")
@@ -330,6 +335,7 @@ def parse(data: dict, path: Path) -> Settings:
         max_bytes=r.int(o, "output", "max_bytes", 1_000_000, 10_000, 1_000_000_000),
         archive_page_size=page_size,
         stylesheet=o.get("stylesheet", True),
+        variants=tuple(variants),
     )
 
     st = r.table(data, "store", {"url", "status_file"})

@@ -15,7 +15,7 @@ import sys
 from bisect import bisect_left
 from collections import OrderedDict
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dateutil import tz
 
@@ -24,7 +24,8 @@ from .config import Settings
 from .normalize.categories import key_of
 from .render import feeds as render_feeds
 from .render import pages, stylesheet
-from .render.layout import ARCHIVE_FORMATS, FORMATS, OPML_FILES, Channel, absolute, channels
+from .render.layout import ARCHIVE_FORMATS, FORMATS, OPML_FILES, Channel, absolute, channels, with_variant
+from .render.variants import convert_item, convert_text
 from .store import Store, newest_first
 from .workers import cores, pool as worker_pool
 
@@ -70,6 +71,7 @@ class _Run:
         self.by_folder: dict = {}
         self.result = Result()
         self.formats = settings.output.formats
+        self.variants = settings.output.variants
         self._counts: dict | None = None
         self._places: dict | None = None
         self._own: set[int] | None = None
@@ -212,7 +214,15 @@ class _Run:
                 for item, cats in rows]
 
     def _info(self, ch: Channel, *, archive: bool = False, links: dict | None = None,
-              urls: dict | None = None) -> render_feeds.FeedInfo:
+              urls: dict | None = None, variant: str | None = None) -> render_feeds.FeedInfo:
+        info = self._base_info(ch, archive=archive, links=links, urls=urls, variant=variant)
+        if variant is None:
+            return info
+        return replace(info, title=convert_text(info.title, variant),
+                       description=convert_text(info.description, variant), language=variant)
+
+    def _base_info(self, ch: Channel, *, archive: bool, links: dict | None, urls: dict | None,
+                   variant: str | None) -> render_feeds.FeedInfo:
         s = self.settings
         if ch.category_pk is None:
             title, home, description = s.site.title, s.site.link, s.site.description or s.site.title
@@ -226,7 +236,7 @@ class _Run:
         xsl = "../" * depth + "feed.xsl" if s.output.stylesheet else None
         return render_feeds.FeedInfo(
             title=title, description=description, home=home,
-            urls=urls or {f: self.url_of(ch.file(f)) for f in ("rss", "atom", "json")},
+            urls=urls or {f: self.url_of(ch.file(f, variant)) for f in ("rss", "atom", "json")},
             language=s.site.language, author=s.site.author or s.site.title, copyright=s.site.copyright,
             icon=s.site.icon, logo=s.site.logo, ttl=self._ttl(), hubs=s.websub.hubs, stylesheet=xsl,
             archive=archive, archive_links=links or {}, full_text=s.output.full_text, email=s.site.email)
@@ -237,19 +247,21 @@ class _Run:
         rows = current_items(self.store.not_archived(ch.category_pk, closed * s.output.archive_page_size),
                              self.store.newest(ch.category_pk, s.output.max_items), s.output.max_items)
         entries = self._entries(rows)
-        links = {}
-        if closed:
-            links["prev-archive"] = {f: self.url_of(ch.archive(f, closed)) for f in ARCHIVE_FORMATS}
-        info = self._info(ch, links=links)
-        for fmt, data in render_feeds.render_capped(self.formats, info, entries, self.zone,
-                                                    s.output.max_bytes).items():
-            if self.put(ch.file(fmt), data):
-                self.result.changed_feeds.append(self.url_of(ch.file(fmt)))
+        for variant in (None, *self.variants):
+            links = {}
+            if closed:
+                links["prev-archive"] = {f: self.url_of(ch.archive(f, closed, variant)) for f in ARCHIVE_FORMATS}
+            info = self._info(ch, links=links, variant=variant)
+            for fmt, data in render_feeds.render_capped(self.formats, info, self._in(entries, variant), self.zone,
+                                                        s.output.max_bytes).items():
+                if self.put(ch.file(fmt, variant), data):
+                    self.result.changed_feeds.append(self.url_of(ch.file(fmt, variant)))
         if ch.category_pk is not None:
             kids = [c for c in self.chans if c.parent_folder == ch.folder and c.category_pk is not None]
             self.put(ch.page, pages.category_page(
                 ch, self._chain(ch), kids, [e.item for e in entries], site_title=s.site.title,
-                lang=s.site.language, zone=self.zone, url_of=self.url_of, formats=self.formats))
+                lang=s.site.language, zone=self.zone, url_of=self.url_of, formats=self.formats,
+                variants=self.variants))
             offered = [ch] if ch.topic else pages.subscribable(self.chans, self.own(), root=ch)
             self.put(ch.opml, pages.opml(self.chans, offered, title=f"{s.site.title}: {ch.display}",
                                          label=self._feed_title, url_of=self.url_of))
@@ -264,7 +276,7 @@ class _Run:
             present = os.listdir(folder.parent)
         except OSError:
             present = []
-        self._archive_todo += [(ch, page) for page in missing_archive_pages(closed, present)]
+        self._archive_todo += [(ch, page) for page in missing_archive_pages(closed, present, self.variants)]
 
     def _write_archives(self) -> None:
         """Closed pages are written once and never again (caches keep them forever).
@@ -292,7 +304,7 @@ class _Run:
 
     def _render_archives(self, jobs: list) -> None:
         rows: OrderedDict = OrderedDict()
-        shared = render_feeds.SharedEntries(SHARED_ITEMS)
+        shares = {v: render_feeds.SharedEntries(SHARED_ITEMS) for v in (None, *self.variants)}
         for _, folder, page, pks in jobs:
             ch = self.by_folder.get(folder) if folder else self.chans[0]
             missing = [pk for pk in pks if pk not in rows]
@@ -302,19 +314,28 @@ class _Run:
             while len(rows) > SHARED_ITEMS:
                 rows.popitem(last=False)
             entries = self._entries(newest_first([rows[pk] for pk in pks if pk in rows]))
-            # No next-archive: when this page is written the next one may not exist
-            # yet, and a closed page never changes. RFC 5005 makes the link
-            # optional; walkers go from the current feed down prev-archive.
-            links = {"current": {f: self.url_of(ch.file(f)) for f in ARCHIVE_FORMATS}}
-            if page > 1:
-                links["prev-archive"] = {f: self.url_of(ch.archive(f, page - 1)) for f in ARCHIVE_FORMATS}
-            urls = {f: self.url_of(ch.archive(f, page)) for f in ARCHIVE_FORMATS}
-            urls["json"] = ""
-            info = self._info(ch, archive=True, links=links, urls=urls)
-            for fmt, data in render_feeds.render_capped(ARCHIVE_FORMATS, info, entries, self.zone,
-                                                        self.settings.output.max_bytes, shared=shared,
-                                                        keep_all=True).items():
-                self.put(ch.archive(fmt, page), data, once=True)
+            for variant in (None, *self.variants):
+                # No next-archive: when this page is written the next one may not exist
+                # yet, and a closed page never changes. RFC 5005 makes the link
+                # optional; walkers go from the current feed down prev-archive.
+                links = {"current": {f: self.url_of(ch.file(f, variant)) for f in ARCHIVE_FORMATS}}
+                if page > 1:
+                    links["prev-archive"] = {f: self.url_of(ch.archive(f, page - 1, variant))
+                                             for f in ARCHIVE_FORMATS}
+                urls = {f: self.url_of(ch.archive(f, page, variant)) for f in ARCHIVE_FORMATS}
+                urls["json"] = ""
+                info = self._info(ch, archive=True, links=links, urls=urls, variant=variant)
+                for fmt, data in render_feeds.render_capped(ARCHIVE_FORMATS, info, self._in(entries, variant),
+                                                            self.zone, self.settings.output.max_bytes,
+                                                            shared=shares[variant], keep_all=True).items():
+                    self.put(ch.archive(fmt, page, variant), data, once=True)
+
+    def _in(self, entries: list, variant: str | None) -> list:
+        """The entries in a script variant: items, and category labels, converted."""
+        if variant is None:
+            return entries
+        return [render_feeds.Entry(convert_item(e.item, variant), e.link,
+                                   tuple(convert_text(c, variant) for c in e.categories)) for e in entries]
 
     def _index(self, chans: list[Channel]) -> None:
         s = self.settings
@@ -329,10 +350,12 @@ class _Run:
             opml_files["all"] = OPML_FILES["all"]
             if topics:
                 opml_files["topics"] = OPML_FILES["topics"]
+            for v in self.variants:
+                opml_files[f"rss.{v}"] = with_variant(OPML_FILES["rss"], v)          # the first XML format
         self.put("index.html", pages.index_page(
             chans[0], listed, recent, site_title=s.site.title,
             description=s.site.description, lang=s.site.language, zone=self.zone, url_of=self.url_of,
-            formats=self.formats, opml_files=opml_files, topics=listed_topics))
+            formats=self.formats, opml_files=opml_files, topics=listed_topics, variants=self.variants))
         offered = pages.subscribable(chans, self.own())
         for fmt in xml_formats:
             self.put(OPML_FILES[fmt], pages.opml(chans, offered, title=s.site.title, label=self._feed_title,
@@ -340,6 +363,11 @@ class _Run:
         if xml_formats:
             self.put(OPML_FILES["all"], pages.opml(chans, [chans[0]], title=s.site.title, label=self._feed_title,
                                                    url_of=self.url_of, fmt=xml_formats[0]))
+            for v in self.variants:       # the reader's OPML again, in each script variant
+                self.put(opml_files[f"rss.{v}"], pages.opml(
+                    chans, offered, title=convert_text(s.site.title, v), url_of=self.url_of, fmt=xml_formats[0],
+                    variant=v,
+                    label=lambda ch, v=v: convert_text(self._feed_title(ch), v)))
             if topics:        # filtered feeds overlap the categories: offered apart
                 self.put(OPML_FILES["topics"], pages.opml(chans, topics, title=s.site.title, label=self._feed_title,
                                                           url_of=self.url_of, fmt=xml_formats[0]))
@@ -380,13 +408,15 @@ class Unwatched:
         pass
 
 
-def missing_archive_pages(closed: int, present) -> list[int]:
-    """The closed pages (1..closed) not on disk in every archive format, newest
-    first, given the names in the archive folder. Pages are written once, so
-    only these are rendered; a page deleted by hand is among them."""
+def missing_archive_pages(closed: int, present, variants=()) -> list[int]:
+    """The closed pages (1..closed) not on disk in every archive format (and
+    script variant), newest first, given the names in the archive folder.
+    Pages are written once, so only these are rendered; a page deleted by
+    hand is among them."""
     names = set(present)
     return [page for page in range(closed, 0, -1)
-            if not all(f"{page}.{fmt}.xml" in names for fmt in ARCHIVE_FORMATS)]
+            if not all(with_variant(f"{page}.{fmt}.xml", v) in names for fmt in ARCHIVE_FORMATS
+                       for v in (None, *variants))]
 
 
 def current_items(unarchived: list, newest: list, max_items: int) -> list:

@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import posixpath
+import re
 import threading
 from collections import OrderedDict
 from http import HTTPStatus
@@ -150,13 +151,18 @@ def wants_html(accept: str | None) -> bool:
     return html[0] > 0 and html > best(_XML_TYPES)
 
 
+# rss.xml, atom.xml and their script variants (rss.zh-Hans.xml); archive pages 3.rss.xml, 3.rss.zh-Hant.xml
+_CURRENT_FEED = re.compile(r"(?:rss|atom)(?:\.zh-[A-Za-z]+)?\.xml")
+_ARCHIVE_PAGE = re.compile(r"\d+\.(?:rss|atom)(?:\.zh-[A-Za-z]+)?\.xml")
+
+
 def page_for_feed(rel: str) -> str | None:
     """The HTML page that stands for a feed file in a browser: its category's
     page (for an archive page too: people subscribe to the current feed)."""
     folder, _, name = rel.rpartition("/")
-    if name in ("rss.xml", "atom.xml"):
+    if _CURRENT_FEED.fullmatch(name):
         pass
-    elif folder.rpartition("/")[2] == "archive" and name.endswith((".rss.xml", ".atom.xml")):
+    elif folder.rpartition("/")[2] == "archive" and _ARCHIVE_PAGE.fullmatch(name):
         folder = folder.rpartition("/")[0]
     else:
         return None

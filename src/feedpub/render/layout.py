@@ -43,12 +43,15 @@ class Channel:
     def path_label(self) -> str:
         return "/".join(self.names)
 
-    def file(self, fmt: str) -> str:
-        return f"{self.folder}/{FORMATS[fmt]}" if self.folder else FORMATS[fmt]
+    def file(self, fmt: str, variant: str | None = None) -> str:
+        """The feed file in `fmt` (rss.xml), or its script variant's (rss.zh-Hans.xml)."""
+        return self._at(with_variant(FORMATS[fmt], variant))
 
-    def archive(self, fmt: str, page: int) -> str:
-        """Archive page `page` (1 = oldest) in `fmt`."""
-        name = f"archive/{page}.{fmt}.xml"
+    def archive(self, fmt: str, page: int, variant: str | None = None) -> str:
+        """Archive page `page` (1 = oldest) in `fmt` (and variant: 3.rss.zh-Hans.xml)."""
+        return self._at("archive/" + with_variant(f"{page}.{fmt}.xml", variant))
+
+    def _at(self, name: str) -> str:
         return f"{self.folder}/{name}" if self.folder else name
 
     @property
@@ -58,6 +61,14 @@ class Channel:
     @property
     def opml(self) -> str:
         return f"{self.folder}/feeds.opml" if self.folder else "feeds.opml"
+
+
+def with_variant(name: str, variant: str | None) -> str:
+    """rss.xml -> rss.zh-Hans.xml: a script variant's file beside the feed's."""
+    if not variant:
+        return name
+    stem, _, ext = name.rpartition(".")
+    return f"{stem}.{variant}.{ext}"
 
 
 def absolute(settings: Settings, rel: str) -> str:

@@ -136,24 +136,35 @@ def _item_list(here: str, items, zone: tzinfo, w: dict) -> str:
     return "<ul>\n" + "\n".join(rows) + "\n</ul>" if rows else f"<p>{escape(w['none'])}</p>"
 
 
-def _format_links(here: str, channel: Channel, formats) -> str:
-    return "".join(f"<a href={quoteattr(relative(here, channel.file(f)))}>{_KINDS[f][1]}</a>" for f in formats)
+# How each script variant is named to people (in its own script).
+VARIANT_LABELS = {"zh-Hans": "简体", "zh-CN": "简体", "zh-Hant": "繁體", "zh-TW": "臺灣正體", "zh-HK": "香港繁體"}
 
 
-def _subscribe(here: str, channel: Channel, url_of, formats, w: dict, opml: str | None = None) -> str:
+def _format_links(here: str, channel: Channel, formats, variants=()) -> str:
+    links = "".join(f"<a href={quoteattr(relative(here, channel.file(f)))}>{_KINDS[f][1]}</a>" for f in formats)
+    for v in variants:
+        links += f" · {escape(VARIANT_LABELS[v])}: " + "".join(
+            f"<a href={quoteattr(relative(here, channel.file(f, v)))}>{_KINDS[f][1]}</a>" for f in formats)
+    return links
+
+
+def _subscribe(here: str, channel: Channel, url_of, formats, w: dict, opml: str | None = None,
+               variants=()) -> str:
     """What a person who opened a feed in a browser needs: what it is, its address, the formats."""
     main = formats[0]
     if opml is None:
         opml = f"<a href={quoteattr(relative(here, channel.opml))}>OPML</a>"
-        formats_line = f"<p class=\"feeds\">{escape(w['subscribe'])}: {_format_links(here, channel, formats)}{opml}</p>"
+        formats_line = (f"<p class=\"feeds\">{escape(w['subscribe'])}: {_format_links(here, channel, formats, variants)}"
+                        f"{opml}</p>")
     else:
-        formats_line = f"<p class=\"feeds\">{escape(w['all'])}: {_format_links(here, channel, formats)}</p>\n{opml}"
+        formats_line = (f"<p class=\"feeds\">{escape(w['all'])}: {_format_links(here, channel, formats, variants)}</p>"
+                        f"\n{opml}")
     return (f"<div class=\"note\"><p>{escape(w['note'])}</p>\n"
             f"<p><code>{escape(url_of(channel.file(main)))}</code></p>\n{formats_line}</div>")
 
 
 def category_page(channel: Channel, chain: list[Channel], children: list[Channel], items, *,
-                  site_title: str, lang: str, zone: tzinfo, url_of, formats=("rss", "atom")) -> bytes:
+                  site_title: str, lang: str, zone: tzinfo, url_of, formats=("rss", "atom"), variants=()) -> bytes:
     w = words(lang)
     here = channel.page
     sub = ""
@@ -162,7 +173,7 @@ def category_page(channel: Channel, chain: list[Channel], children: list[Channel
             f"<li><a href={quoteattr(relative(here, c.page))}>{escape(c.names[-1])}</a></li>"
             for c in children) + "\n</ul>\n"
     body = (f"{_crumbs(here, site_title, chain[:-1])}\n<h1>{escape(channel.names[-1])}</h1>\n"
-            f"{_subscribe(here, channel, url_of, formats, w)}\n{sub}<h2>{escape(w['newest'])}</h2>\n"
+            f"{_subscribe(here, channel, url_of, formats, w, variants=variants)}\n{sub}<h2>{escape(w['newest'])}</h2>\n"
             f"{_item_list(here, items, zone, w)}")
     return _doc(lang, f"{channel.display} · {site_title}", _alternates(channel, url_of, w["all"], formats), body)
 
@@ -185,7 +196,7 @@ def tree_order(channels: list[Channel]) -> list[Channel]:
 
 def index_page(all_channel: Channel, rows: list[tuple], items, *, site_title: str,
                description: str, lang: str, zone: tzinfo, url_of, formats=("rss", "atom"),
-               opml_files: dict[str, str] | None = None, topics: list[tuple] = ()) -> bytes:
+               opml_files: dict[str, str] | None = None, topics: list[tuple] = (), variants=()) -> bytes:
     """Every category (under its parent) with its item count, newest item time and feed links."""
     w = words(lang)
     here = "index.html"
@@ -198,7 +209,7 @@ def index_page(all_channel: Channel, rows: list[tuple], items, *, site_title: st
             note = f" <span class=\"meta\">({escape(w['with_sub'])})</span>" if ch.folder in parents else ""
             lines.append(f"<tr><td>{indent}<a href={quoteattr(relative(here, ch.page))}>{escape(ch.names[-1])}</a>"
                          f"{note}</td><td>{count}</td><td>{_time(newest, zone) if newest else ''}</td>"
-                         f"<td class=\"feeds\">{_format_links(here, ch, formats)}</td></tr>")
+                         f"<td class=\"feeds\">{_format_links(here, ch, formats, variants)}</td></tr>")
         return (f"<table>\n<tr><th>{escape(heading)}</th><th>{escape(w['articles'])}</th>"
                 f"<th>{escape(w['latest'])}</th><th>{escape(w['feeds'])}</th></tr>\n" +
                 "\n".join(lines) + "\n</table>") if lines else ""
@@ -215,9 +226,13 @@ def index_page(all_channel: Channel, rows: list[tuple], items, *, site_title: st
         opml_links.append(f"<a href={quoteattr(relative(here, opml_files['all']))}>{escape(w['opml_all'])}</a>")
     if "topics" in opml_files:
         opml_links.append(f"<a href={quoteattr(relative(here, opml_files['topics']))}>{escape(w['opml_topics'])}</a>")
+    for v in variants:
+        if f"rss.{v}" in opml_files:
+            opml_links.append(f"<a href={quoteattr(relative(here, opml_files[f'rss.{v}']))}>"
+                              f"{escape(w['opml'])} ({escape(VARIANT_LABELS[v])})</a>")
     opml_part = "\n".join(f"<p class=\"feeds\">{link}</p>" for link in opml_links)
     body = (f"<h1>{escape(site_title)}</h1>\n<p>{escape(description)}</p>\n"
-            f"{_subscribe(here, all_channel, url_of, formats, w, opml=opml_part)}\n"
+            f"{_subscribe(here, all_channel, url_of, formats, w, opml=opml_part, variants=variants)}\n"
             f"{tables}\n<h2>{escape(w['newest'])}</h2>\n{_item_list(here, items, zone, w)}")
     return _doc(lang, site_title, _alternates(all_channel, url_of, w["all"], formats), body)
 
@@ -253,7 +268,8 @@ def subscribable(channels: list[Channel], own: set, root: Channel | None = None)
     return out
 
 
-def opml(channels: list[Channel], offered: list[Channel], *, title: str, label, url_of, fmt: str = "rss") -> bytes:
+def opml(channels: list[Channel], offered: list[Channel], *, title: str, label, url_of, fmt: str = "rss",
+         variant: str | None = None) -> bytes:
     """An OPML a reader imports: one feed per offered channel, in one format,
     nested in folders by category, each with a name no other entry has
     (rss2email and feed2exec refuse or skip a repeated name)."""
@@ -270,7 +286,7 @@ def opml(channels: list[Channel], offered: list[Channel], *, title: str, label, 
 
     def feed(ch: Channel, pad: str) -> str:
         attrs = [f"text={quoteattr(names[ch.folder])}", f"title={quoteattr(names[ch.folder])}", "type=\"rss\"",
-                 f"version=\"{_OPML_VERSION[fmt]}\"", f"xmlUrl={quoteattr(url_of(ch.file(fmt)))}",
+                 f"version=\"{_OPML_VERSION[fmt]}\"", f"xmlUrl={quoteattr(url_of(ch.file(fmt, variant)))}",
                  f"htmlUrl={quoteattr(url_of(ch.page))}"]
         if ch.names:
             attrs.append(f"category={quoteattr('/' + ch.path_label)}")
