@@ -17,6 +17,7 @@ import sys
 
 from . import __version__, config, publish, sources
 from .build import build
+from .identity import path_slugs
 from .normalize import categories as cat_rules
 from .sources.folder import FolderSource
 from .publish import PublishError
@@ -208,7 +209,7 @@ def _check(settings: config.Settings) -> int:
                 for path in article.categories if article else ():
                     for prefix in path.prefixes():
                         tally[prefix.key] += 1
-                        shown.setdefault(prefix.key, (" › ".join(prefix.levels), "/".join(prefix.slugs)))
+                        shown.setdefault(prefix.key, (" › ".join(prefix.levels), "/".join(path_slugs(prefix.key))))
     overrides = {cat_rules.key_of(k): v for k, v in settings.categories.items()}
     print(f"categories it would publish: {len(tally)}")
     for key in sorted(tally):
@@ -358,7 +359,7 @@ def _made_of(field: str, raw: str, source, title: str | None) -> str | None:
         levels = (cat_rules.levels_from_path(raw) if field == "category"
                   else cat_rules.levels_from_breadcrumb(crumb_text(raw), title or ""))
         path, _ = cat_rules.make_path(levels)
-        return f"category {' › '.join(path.levels)} ({'/'.join(path.slugs)})" if path else "no category"
+        return f"category {' › '.join(path.levels)} ({'/'.join(path_slugs(path.key))})" if path else "no category"
     if field == "title":
         return text.clean_line(raw)
     return None

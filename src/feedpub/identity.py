@@ -5,7 +5,10 @@ applies what they decide, and their tests need no database."""
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from urllib.parse import quote, urlsplit
 
@@ -68,6 +71,23 @@ def merge_times(stored: Stored, art: Article) -> tuple[datetime, datetime]:
 
 def _same_words(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and " ".join(a.split()) == " ".join(b.split())
+
+
+@lru_cache(maxsize=4096)
+def slug(level_key: str) -> str:
+    """One folded category level -> lowercase ASCII: 物流资讯 -> wu-liu-zi-xun.
+    Only a new category needs one (pypinyin's tables take 0.2 s to load)."""
+    from pypinyin import lazy_pinyin  # lazily: its phrase tables are large
+    words = lazy_pinyin(level_key, errors=lambda chars: [chars])
+    text = unicodedata.normalize("NFKD", "-".join(words)).encode("ascii", "ignore").decode().lower()
+    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+    text = re.sub(r"-{2,}", "-", text)[:80].strip("-")
+    return text or "c-" + hashlib.sha1(level_key.encode()).hexdigest()[:8]
+
+
+def path_slugs(key: str) -> tuple[str, ...]:
+    """The slug of each level of a folded category key (a/b -> (a's, b's))."""
+    return tuple(slug(level) for level in key.split("/"))
 
 
 def free_slug(base: str, taken) -> str:

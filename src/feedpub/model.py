@@ -42,13 +42,12 @@ class CategoryPath:
     """One category as a path of levels, with its script-folded key."""
 
     levels: tuple[str, ...]          # as the article spells them (display)
-    key: str                         # folded, "/"-joined: identity across scripts
-    slugs: tuple[str, ...]           # one ASCII slug per level
+    key: str                         # folded, "/"-joined: identity across scripts (slugs: identity.path_slugs)
 
     def prefixes(self) -> list[CategoryPath]:
         """This path and every ancestor, shortest first."""
         keys = self.key.split("/")
-        return [CategoryPath(self.levels[:n], "/".join(keys[:n]), self.slugs[:n])
+        return [CategoryPath(self.levels[:n], "/".join(keys[:n]))
                 for n in range(1, len(self.levels) + 1)]
 
 

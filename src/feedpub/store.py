@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from .identity import Stored, free_slug, merge_times, mint
+from .identity import slug as slug_of
 from .model import TOPIC, Article, CategoryRow, Item, Problem
 
 
@@ -1068,7 +1069,7 @@ class Transaction:
         keys = set()
         for path in art.categories:
             for n, prefix in enumerate(path.prefixes(), 1):
-                cpk = self._category(prefix.key, prefix.levels[-1], prefix.slugs[-1])
+                cpk = self._category(prefix.key, prefix.levels[-1], None)
                 direct = n == len(path.levels)
                 if cpk not in links or direct:
                     links[cpk] = (direct or links.get(cpk, (False, ""))[0], prefix.levels[-1])
@@ -1082,9 +1083,9 @@ class Transaction:
                 for cpk, (direct, spelling) in sorted(links.items())]
         return rows, keys
 
-    def _category(self, key: str, spelling: str, base: str) -> int:
+    def _category(self, key: str, spelling: str, base: str | None) -> int:
         """The pk of a category, created (its slug minted once, unique among
-        its siblings) if new."""
+        its siblings, from `base` or the pinyin of its last level) if new."""
         if key in self._cat_cache:
             return self._cat_cache[key]
         c = categories.c
@@ -1095,6 +1096,7 @@ class Transaction:
                 self.conn.execute(sa.select(c.pk).where(c.key == parent_key)).scalar() if parent_key else None)
             taken = set(self.conn.execute(sa.select(c.slug).where(
                 c.parent_pk.is_(None) if parent_pk is None else c.parent_pk == parent_pk)).scalars())
+            base = base or slug_of(key.rpartition("/")[2])
             while pk is None:
                 slug = free_slug(base, taken)
                 pk = _insert_or_nothing(self.conn, categories, dict(

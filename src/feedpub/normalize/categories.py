@@ -8,9 +8,7 @@ slugs are lowercase ASCII, so no category can write outside the output folder.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import unicodedata
 from difflib import SequenceMatcher
 from functools import lru_cache
 
@@ -125,20 +123,9 @@ def make_path(levels: list[str]) -> tuple[CategoryPath | None, list[str]]:
     if not kept:
         return None, warnings
     keys = [fold_level(x) for x in kept]
-    return CategoryPath(tuple(kept), "/".join(keys), tuple(slug(k) for k in keys)), warnings
+    return CategoryPath(tuple(kept), "/".join(keys)), warnings
 
 
 def key_of(path: str) -> str:
     """The folded key of a configured category path such as "物流資訊/行業新聞"."""
     return "/".join(fold_level(x) for x in levels_from_path(path))
-
-
-@lru_cache(maxsize=4096)
-def slug(level_key: str) -> str:
-    """One folded level -> lowercase ASCII: 物流资讯 -> wu-liu-zi-xun."""
-    from pypinyin import lazy_pinyin  # lazily: its phrase tables are large
-    words = lazy_pinyin(level_key, errors=lambda chars: [chars])
-    text = unicodedata.normalize("NFKD", "-".join(words)).encode("ascii", "ignore").decode().lower()
-    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
-    text = re.sub(r"-{2,}", "-", text)[:80].strip("-")
-    return text or "c-" + hashlib.sha1(level_key.encode()).hexdigest()[:8]
