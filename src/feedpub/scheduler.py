@@ -50,7 +50,11 @@ def _utcnow() -> datetime:
 class Publisher:
     """The long-running publisher: schedule, watch, gather, regenerate."""
 
-    def __init__(self, settings: Settings, *, settle: float = 0.2, debounce: float = 0.25,
+    # debounce: the quiet after an event before gathering. Events arrive
+    # microseconds apart within a burst (a copy of 1,000 files), so 50 ms
+    # still makes one gather of it; a file some writer still has open is
+    # held back by its open/close events, not by this wait.
+    def __init__(self, settings: Settings, *, settle: float = 0.2, debounce: float = 0.05,
                  max_delay: float = 1.2, rescan: float | None = None, verbose: bool = False):
         self.settings = settings
         self.settle = settle            # a file must stand still this long before it is read
