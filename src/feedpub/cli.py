@@ -14,14 +14,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 
-from . import __version__, config, publish, sources
-from .build import build
-from .identity import path_slugs
-from .normalize import categories as cat_rules
-from .sources.folder import FolderSource
-from .publish import PublishError
-from .store import StoreBehind, StoreConfigError, StoreError, StoreLocked
+from . import __version__, config, sources, unchanged
+
+# The pipeline (SQLAlchemy, feedgen, the parsers) is imported where a command
+# needs it: `feedpub build` with nothing new answers before loading it.
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     except config.ConfigError as exc:
         print(f"feedpub: configuration error: {exc}", file=sys.stderr)
         return 2
+    if args.command == "build" and _nothing_new(settings, args):
+        return 0
+    from .publish import PublishError
+    from .store import StoreBehind, StoreConfigError, StoreError, StoreLocked
     try:
         if args.command == "check":
             return _check(settings)
@@ -85,18 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             return _try(settings, args.source)
         if args.command == "migrate":
             return _migrate(settings)
-        # Temporary files left by a killed process: once per run, not per tick
-        # (a walk of the whole output folder).
-        publish.remove_stale_temp_files(settings.output.dir)
-        display = _Display() if sys.stderr.isatty() and not args.quiet else None
-        try:
-            summary = build(settings, full=args.full, record=True, progress=display)
-        finally:
-            if display is not None:
-                display.close()
-        if settings.websub.hubs and summary.changed_feeds:
-            from .websub import ping
-            ping(settings.websub.hubs, summary.changed_feeds)
+        return _build(settings, args)
     except (StoreConfigError, StoreBehind, StoreLocked) as exc:
         print(f"feedpub: {exc}", file=sys.stderr)
         return 2
@@ -109,9 +100,47 @@ def main(argv: list[str] | None = None) -> int:
     except PublishError as exc:
         print(f"feedpub: cannot publish: {exc} (the feeds already there are unchanged)", file=sys.stderr)
         return 3
+
+
+def _build(settings: config.Settings, args) -> int:
+    from . import publish
+    from .build import build
+
+    # Temporary files left by a killed process: once per run, not per tick
+    # (a walk of the whole output folder).
+    publish.remove_stale_temp_files(settings.output.dir)
+    display = _Display() if sys.stderr.isatty() and not args.quiet else None
+    unchanged.forget(settings)           # until this build has ended cleanly
+    try:
+        summary = build(settings, full=args.full, record=True, progress=display)
+    finally:
+        if display is not None:
+            display.close()
+    if settings.websub.hubs and summary.changed_feeds:
+        from .websub import ping
+        ping(settings.websub.hubs, summary.changed_feeds)
+    if not summary.problems and not summary.failed_sources and not summary.deferred:
+        unchanged.remember(settings, args.fingerprint, summary.files_read + summary.files_skipped)
     print(summary.line())
     print(f"feeds in {settings.output.dir}")
     return 0
+
+
+def _nothing_new(settings: config.Settings, args) -> bool:
+    """`feedpub build` when nothing changed since the last clean build: the
+    run recorded and the summary printed without loading the pipeline."""
+    started = time.monotonic()
+    args.fingerprint = unchanged.inputs(settings) if not args.full else None
+    known = unchanged.nothing_to_do(settings, args.fingerprint)
+    if known is None:
+        return False
+    unchanged.record(settings, known, started, time.monotonic())
+    n = len(settings.sources)
+    print(f"{n} source(s); articles: 0 new, 0 updated, 0 unchanged (0 file(s) or page(s) read, "
+          f"{known['files']} unchanged file(s) skipped); problems: 0 error(s), 0 warning(s); "
+          f"files: 0 written, 0 unchanged (nothing changed since the last build)")
+    print(f"feeds in {settings.output.dir}")
+    return True
 
 
 class _Display:
@@ -161,11 +190,12 @@ def _check(settings: config.Settings) -> int:
     from collections import Counter
     from datetime import datetime, timezone
 
-    from .normalize import normalize
-    from .sources import SourceError
-
+    from .identity import path_slugs
+    from .normalize import categories as cat_rules, normalize
     from .publish import output_problem
-    from .store import probe
+    from .sources import SourceError
+    from .sources.folder import FolderSource
+    from .store import StoreError, probe
 
     print(f"configuration {settings.path}: OK")
     print(f"site: {settings.site.title} <{settings.site.link}>, feeds at {settings.site.feeds_url}")
@@ -343,6 +373,7 @@ def _made_of(field: str, raw: str, source, title: str | None) -> str | None:
     """What normalize makes of a raw value, for `feedpub try`."""
     from datetime import datetime, timezone
 
+    from .identity import path_slugs
     from .normalize import categories as cat_rules, text, timestamps
     from .sources.formats import crumb_text, source_text
     if field == "date":
