@@ -81,10 +81,18 @@ path = "corpus"
 FEEDPUB_CONFIG = FEEDPUB_PAGES + 'link_template = "https://news.example.com/posts/{stem}/"\n'
 
 
+def _env() -> dict:
+    """feedpub as an installed copy runs: its bytecode cached (some machines set
+    PYTHONDONTWRITEBYTECODE, which makes every process compile feedpub again)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
     """(seconds, peak RSS in MB) of one command."""
     out = subprocess.run([PY, "-c", PEAK, *cmd], cwd=cwd, capture_output=True, text=True, check=True,
-                         env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
+                         env=_env())
     seconds, kb = out.stdout.split()
     return float(seconds), int(kb) / 1024
 
@@ -112,8 +120,7 @@ def feedpub_round(work: Path, fmt: str, n: int) -> dict:
     for mode in ("scan", "watch"):
         out = subprocess.run([PY, str(HERE / "tick.py"), str(work / "feedpub.toml"), str(work / "corpus" / "c01"),
                               "--rounds", "5"] + (["--watch"] if mode == "watch" else []), cwd=work,
-                             capture_output=True, text=True, check=True,
-                             env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
+                             capture_output=True, text=True, check=True, env=_env())
         ticks = json.loads(out.stdout)
         result[f"{mode}_one"] = (ticks["one_median"], ticks["peak_mb"])
         result[f"{mode}_quiet"] = (ticks["quiet_median"], ticks["peak_mb"])

@@ -74,7 +74,7 @@ def watched_ticks(settings, folder: Path, template: str, ext: str, rounds: int):
             quiet.append(time.perf_counter() - t)
             assert p.last[name].files_read == 0 and p.last[name].written == 0, p.last[name].line()
             new_file(folder, template, ext)
-            while not p._changed[name]:                         # the watcher has seen it
+            while not p._changed[name] or p._open[name]:        # the watcher has seen it written and closed
                 time.sleep(0.005)
             t = time.perf_counter()
             p.tick(name)
