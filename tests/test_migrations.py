@@ -127,10 +127,14 @@ def test_a_store_whose_creation_dies_midway_is_left_empty(any_site):
     if url.startswith("sqlite:///"):
         from pathlib import Path
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    probe = ("import alembic.op as op, sys\n"
+    # Killed at the first index, when tables already exist: whether the
+    # schema is made by Alembic or at once, the statements are the same kind.
+    probe = ("import sqlalchemy as sa\n"
              "from feedpub.store import Store\n"
-             "def killed(*a, **k): raise SystemExit('killed mid-migration')\n"
-             "op.create_index = killed\n"
+             "def killed(conn, cursor, statement, *a):\n"
+             "    if statement.lstrip().upper().startswith('CREATE INDEX'):\n"
+             "        raise SystemExit('killed mid-migration')\n"
+             "sa.event.listen(sa.engine.Engine, 'before_cursor_execute', killed)\n"
              f"Store({url!r}, id_authority='x')\n")
     r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert "killed mid-migration" in r.stderr
@@ -140,3 +144,56 @@ def test_a_store_whose_creation_dies_midway_is_left_empty(any_site):
     engine.dispose()
     any_site.write("a.txt", dump("首頁 > 物流資訊 > 行業新聞", "建好了", "2020/6/1 10:00:00", "來處"))
     assert feedpub(any_site, "build").returncode == 0
+
+
+def schema(url: str) -> dict:
+    """Every table's columns, keys, indexes and constraints, as the database reports them."""
+    engine = sa.create_engine(url)
+    out = {}
+    with engine.connect() as conn:
+        insp = sa.inspect(conn)
+        for table in sorted(insp.get_table_names()):
+            out[table] = {
+                "columns": [(c["name"], str(c["type"]), c["nullable"], str(c.get("default"))) for c in insp.get_columns(table)],
+                "pk": insp.get_pk_constraint(table)["constrained_columns"],
+                "fks": sorted((tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]))
+                              for f in insp.get_foreign_keys(table)),
+                "indexes": sorted((tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes(table)),
+                "uniques": sorted(tuple(u["column_names"]) for u in insp.get_unique_constraints(table)),
+            }
+        out["version"] = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    engine.dispose()
+    return out
+
+
+def test_a_new_store_is_made_as_every_migration_would_make_it(any_site, tmp_path):
+    """A new store is created from the tables at once (no Alembic); it must be
+    the store that replaying every migration gives."""
+    import uuid
+
+    from conftest import PG_ADMIN
+    from feedpub.store import Store
+    created = any_site.settings().store.url
+    Store(created, id_authority="news.example.com").close()
+    admin = None
+    if created.startswith("sqlite"):
+        replayed = f"sqlite:///{tmp_path / 'replayed.db'}"
+    else:                                                # a second fresh database beside the test's
+        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        name = "feedpub_test_" + uuid.uuid4().hex[:12]
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        replayed = sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = sa.create_engine(replayed)
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), "head")
+        engine.dispose()
+        made, migrated = schema(created), schema(replayed)
+    finally:
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+    assert made["version"] == migrated["version"] == HEAD_REVISION
+    assert made == migrated
