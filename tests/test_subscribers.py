@@ -343,3 +343,23 @@ def test_a_link_out_of_the_folder_is_reported_and_not_read(site, tmp_path):
     published = b"".join(p.read_bytes() for p in site.out.rglob("*") if p.is_file())
     assert b"root:x:0:0" not in published and "機密".encode() not in published
     assert [e.title for e in site.feed().entries] == ["真的文章"]
+
+
+def test_a_folder_linked_out_of_the_source_is_refused_even_when_named_by_a_watcher(site, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "x.txt").write_text(dump(HYXW, "外面的文章", "2020/6/1 10:00:00", "來處"), encoding="utf-8")
+    (site.inbox / "sub").symlink_to(outside, target_is_directory=True)
+    site.write("real.txt", dump(HYXW, "真的文章", "2020/6/2 10:00:00", "來處"))
+    summary = site.build(only={"inbox": {"sub/x.txt", "real.txt"}})      # as watch events would name them
+    assert [p.location for p in summary.problems] == ["sub/x.txt"]
+    assert "outside the folder" in summary.problems[0].reason
+    assert [e.title for e in site.feed().entries] == ["真的文章"]
+
+
+def test_a_source_folder_that_is_itself_a_link_is_read(site, tmp_path):
+    site.write("real.txt", dump(HYXW, "真的文章", "2020/6/2 10:00:00", "來處"))
+    (tmp_path / "inbox-link").symlink_to(site.inbox, target_is_directory=True)
+    site.config_path.write_text(site.config_path.read_text().replace('path = "inbox"', 'path = "inbox-link"'))
+    summary = site.build()
+    assert not summary.problems and [e.title for e in site.feed().entries] == ["真的文章"]
