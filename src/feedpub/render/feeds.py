@@ -243,9 +243,12 @@ def _in_atom_namespace(feed):
     root = etree.Element(f"{{{ATOM_NS}}}{feed.tag}", nsmap=nsmap,
                          attrib={k: v for k, v in feed.attrib.items() if k != "xmlns"})
     root.extend(list(feed))
-    for el in root.iterdescendants():
-        if isinstance(el.tag, str) and not el.tag.startswith("{"):
-            el.tag = f"{{{ATOM_NS}}}{el.tag}"
+    for child in root:
+        if isinstance(child.tag, str) and child.tag.startswith("{"):
+            continue              # a shared entry, moved into the namespace by an earlier feed
+        for el in child.iter():
+            if isinstance(el.tag, str) and not el.tag.startswith("{"):
+                el.tag = f"{{{ATOM_NS}}}{el.tag}"
     return root
 
 
