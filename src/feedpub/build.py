@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from typing import Iterator
 
 from .config import Settings
+from .identity import learn_slugs, slug
 from .model import Article, Problem
 from .normalize import normalize
 from .regenerate import Unwatched, regenerate
@@ -277,23 +278,30 @@ def _read_files(settings: Settings, now: datetime, source_settings, files: list)
         for chunk in chunks:
             pending.append(pool.submit(_read_chunk, settings, now, source_settings, chunk))
             if len(pending) > 2 * workers:
-                reads = pending.popleft().result()
+                reads, slugs = pending.popleft().result()
                 done += 1
+                learn_slugs(slugs)
                 yield from reads
         while pending:
-            reads = pending.popleft().result()
+            reads, slugs = pending.popleft().result()
             done += 1
+            learn_slugs(slugs)
             yield from reads
     except BrokenProcessPool as exc:         # a worker died (killed, out of memory): go on without them
         log.warning("parsing workers stopped (%s); reading the rest in this process", exc)
         for chunk in chunks[done:]:
-            yield from _read_chunk(settings, now, source_settings, chunk)
+            for state in chunk:
+                yield _read_file(settings, now, source_settings, state)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _read_chunk(settings: Settings, now: datetime, source_settings, states: list) -> list[_Read]:
-    return [_read_file(settings, now, source_settings, state) for state in states]
+def _read_chunk(settings: Settings, now: datetime, source_settings, states: list) -> tuple[list[_Read], dict]:
+    """In a worker: the reads, and the slugs of their category levels (see identity.learn_slugs)."""
+    reads = [_read_file(settings, now, source_settings, state) for state in states]
+    levels = {level for read in reads for art in read.articles for path in art.categories
+              for level in path.key.split("/")}
+    return reads, {level: slug(level) for level in levels}
 
 
 def _read_file(settings: Settings, now: datetime, source_settings, state) -> _Read:

@@ -8,7 +8,6 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
 from urllib.parse import quote, urlsplit
 
@@ -73,16 +72,29 @@ def _same_words(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and " ".join(a.split()) == " ".join(b.split())
 
 
-@lru_cache(maxsize=4096)
+# Slugs already worked out, here or by a parsing worker (see learn_slugs).
+_SLUGS: dict[str, str] = {}
+
+
 def slug(level_key: str) -> str:
     """One folded category level -> lowercase ASCII: 物流资讯 -> wu-liu-zi-xun.
-    Only a new category needs one (pypinyin's tables take 0.2 s to load)."""
-    from pypinyin import lazy_pinyin  # lazily: its phrase tables are large
-    words = lazy_pinyin(level_key, errors=lambda chars: [chars])
-    text = unicodedata.normalize("NFKD", "-".join(words)).encode("ascii", "ignore").decode().lower()
-    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
-    text = re.sub(r"-{2,}", "-", text)[:80].strip("-")
-    return text or "c-" + hashlib.sha1(level_key.encode()).hexdigest()[:8]
+    Only a new category needs one: pypinyin's tables take 0.2 s and 55 MB to
+    load, which a build that files articles under known categories never pays."""
+    known = _SLUGS.get(level_key)
+    if known is None:
+        from pypinyin import lazy_pinyin  # lazily: its phrase tables are large
+        words = lazy_pinyin(level_key, errors=lambda chars: [chars])
+        text = unicodedata.normalize("NFKD", "-".join(words)).encode("ascii", "ignore").decode().lower()
+        text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+        text = re.sub(r"-{2,}", "-", text)[:80].strip("-")
+        known = _SLUGS[level_key] = text or "c-" + hashlib.sha1(level_key.encode()).hexdigest()[:8]
+    return known
+
+
+def learn_slugs(slugs: dict[str, str]) -> None:
+    """Slugs a parsing worker worked out: a cold build's storing process then
+    never loads pypinyin itself (its workers had it loaded anyway)."""
+    _SLUGS.update(slugs)
 
 
 def path_slugs(key: str) -> tuple[str, ...]:
