@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -78,6 +79,15 @@ class Site:
         """Every output file's bytes and mtime."""
         return {p.relative_to(self.out).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
                 for p in sorted(self.out.rglob("*")) if p.is_file()}
+
+
+def configure(site: Site, **output) -> None:
+    """Set keys of the site's [output] table (lists and numbers as TOML)."""
+    text = site.config_path.read_text()
+    for key, value in output.items():
+        text = re.sub(rf"(?m)^{key} = .*\n", "", text)
+        text = text.replace("[output]\n", f"[output]\n{key} = {json.dumps(value)}\n")
+    site.config_path.write_text(text)
 
 
 def peak_build(config_path) -> dict:

@@ -129,8 +129,8 @@ def test_a_burst_of_1000_files_gives_few_regenerations(site, publisher_for):
                                               "來處"), mtime=time_now())
     wait_for(lambda: p.store.article_count() == 1000, timeout=60, step=0.1)
     wait_for(lambda: p.regenerations > before and not p.busy, timeout=60, step=0.05)
-    time.sleep(1.5)                                   # a trailing debounced tick, if any, starts by now
-    wait_for(lambda: not p.busy, timeout=60, step=0.05)
+    # a trailing debounced tick, if any, has run: none is scheduled and none runs
+    wait_for(lambda: p.scheduler.get_job("watch:inbox") is None and not p.busy, timeout=60, step=0.05)
     assert "批量0999" in titles(site)
     assert 1 <= p.regenerations - before <= 3
 

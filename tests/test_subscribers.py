@@ -18,21 +18,13 @@ import pytest
 from lxml import etree
 from lxml import html as lxml_html
 
-from conftest import GATHERED, NOW, dump
+from conftest import configure, GATHERED, NOW, dump
 from feedpub.normalize import categories
 from feedpub.regenerate import current_items
 from feedpub.serve import FeedServer
 
 HYXW = "首頁 > 物流資訊 > 行業新聞"
 GKHY = "首頁 > 物流資訊 > 港口航運"
-
-
-def configure(site, **output):
-    text = site.config_path.read_text()
-    for key, value in output.items():
-        text = re.sub(rf"(?m)^{key} = .*\n", "", text)
-        text = text.replace("[output]\n", f"[output]\n{key} = {json.dumps(value)}\n")
-    site.config_path.write_text(text)
 
 
 def outlines(path):

@@ -12,7 +12,7 @@ import feedparser
 import opencc
 from lxml import etree
 
-from conftest import NOW, dump
+from conftest import configure, NOW, dump
 from feedpub.serve import FeedServer
 from test_serve import request
 
@@ -22,14 +22,6 @@ TRAD = {
     "b.txt": ("首頁 > 物流資訊 > 港口航運", "港口集裝箱吞吐量創新高", "記者從港口獲悉，吞吐量同比增長。"),
 }
 SIMP = {"c.txt": ("首页 > 物流资讯 > 行业新闻", "简体写的文章：软件升级", "正文里的软件与网络。")}
-
-
-def configure(site, **output):
-    text = site.config_path.read_text()
-    for key, value in output.items():
-        text = re.sub(rf"(?m)^{key} = .*\n", "", text)
-        text = text.replace("[output]\n", f"[output]\n{key} = {json.dumps(value)}\n")
-    site.config_path.write_text(text)
 
 
 def write(site, articles, start=1):
