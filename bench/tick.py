@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import resource
 import statistics
 import time
@@ -28,11 +29,17 @@ from feedpub.config import load
 from feedpub.scheduler import Publisher
 
 
-def new_file(folder: Path, template: str, ext: str) -> None:
+def new_file(folder: Path, template: str, ext: str, staging: Path) -> None:
     marker = f"新增{time.time_ns()}號"
     text = template.replace('title: "', f'title: "{marker}') if ext == "md" else template.replace(
         "\n\n    ", f"\n\n    {marker}", 1)
-    (folder / f"tick{time.time_ns()}.{ext}").write_text(text, encoding="utf-8")
+    # Written outside the source folder (`staging`, on the same file system),
+    # then renamed in: the file lands whole, as a CMS export does, so a
+    # watched tick never meets it still open.
+    name = f"tick{time.time_ns()}.{ext}"
+    tmp = staging / f".{name}.incoming"
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, folder / name)
 
 
 def scan_ticks(settings, folder: Path, template: str, ext: str, rounds: int):
@@ -45,7 +52,7 @@ def scan_ticks(settings, folder: Path, template: str, ext: str, rounds: int):
         summary = build(settings, store=store)
         quiet.append(time.perf_counter() - t)
         assert summary.written == 0 and summary.files_read == 0, summary.line()
-        new_file(folder, template, ext)
+        new_file(folder, template, ext, settings.path.parent)
         t = time.perf_counter()
         summary = build(settings, store=store)
         one.append(time.perf_counter() - t)
@@ -73,8 +80,8 @@ def watched_ticks(settings, folder: Path, template: str, ext: str, rounds: int):
             p.tick(name)
             quiet.append(time.perf_counter() - t)
             assert p.last[name].files_read == 0 and p.last[name].written == 0, p.last[name].line()
-            new_file(folder, template, ext)
-            while not p._changed[name] or p._open[name]:        # the watcher has seen it written and closed
+            new_file(folder, template, ext, settings.path.parent)
+            while not p._changed[name]:                         # the watcher has seen it
                 time.sleep(0.005)
             t = time.perf_counter()
             p.tick(name)
