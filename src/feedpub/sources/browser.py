@@ -13,11 +13,10 @@ obeyed.
 
 from __future__ import annotations
 
-import email.utils
 import shutil
-from datetime import datetime, timezone
+from datetime import timezone
 
-from .http import FetchError, Http, Page
+from .http import FetchError, Http, Page, server_date
 
 CHROMIUMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 INSTALL = "pip install -e '.[browser]' (Playwright; it drives the system's Chromium, apt-get install chromium)"
@@ -73,14 +72,7 @@ class Browser:
             if len(html) > self.http.max_bytes:
                 raise FetchError(url, f"larger than {self.http.max_bytes:,} bytes (the limit of a page)",
                                  permanent=True)
-            date = None
-            if response is not None and response.headers.get("date"):
-                try:
-                    date = email.utils.parsedate_to_datetime(response.headers["date"])
-                except (TypeError, ValueError):
-                    date = None
-            if date is None or date.tzinfo is None:
-                date = datetime.now(timezone.utc)
+            date = server_date(response.headers.get("date") if response is not None else None)
             self.http.requests += 1
             return Page(url=page.url, status=200, content=html, charset="utf-8", etag=None, last_modified=None,
                         date=date.astimezone(timezone.utc).replace(microsecond=0))

@@ -97,6 +97,20 @@ class Page:
     date: datetime                 # the server's Date header (else our clock): "now" for relative dates
 
 
+
+def server_date(header: str | None) -> datetime:
+    """When the server says it answered (its Date header), else now: what
+    relative listing dates (3小時前) count back from."""
+    date = None
+    if header:
+        try:
+            date = email.utils.parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            date = None
+    if date is None or date.tzinfo is None:
+        date = datetime.now(timezone.utc)
+    return date
+
 class Http:
     def __init__(self, *, contact: str, user_agent: str | None = None, timeout: float = 20.0, retries: int = 2,
                  delay: float = 1.0, concurrency: int = 2, robots: bool = True, backoff: float = 0.5,
@@ -283,14 +297,7 @@ class Http:
         resp = self._request("GET", url, headers)
         if resp.status_code >= 400:
             raise FetchError(url, f"HTTP {resp.status_code}", resp.status_code)
-        date = None
-        if resp.headers.get("Date"):
-            try:
-                date = email.utils.parsedate_to_datetime(resp.headers["Date"])
-            except (TypeError, ValueError):
-                date = None
-        if date is None or date.tzinfo is None:
-            date = datetime.now(timezone.utc)
+        date = server_date(resp.headers.get("Date"))
         return Page(url=resp.url, status=resp.status_code, content=resp.content if resp.status_code != 304
                     else b"", charset=resp.charset, etag=resp.headers.get("ETag"),
                     last_modified=resp.headers.get("Last-Modified"),
