@@ -343,8 +343,8 @@ def parse(data: dict, path: Path) -> Settings:
     status_file = r.str(st, "store", "status_file", "", nonempty=False) if "status_file" in st else None
     if status_file is None:
         # Monitoring state stays beside the store, never in the published folder.
-        database = store_url[len("sqlite:///"):] if store_url.startswith("sqlite:///") else ""
-        status = Path(database).parent / "status.json" if database and database != ":memory:" else None
+        database = sqlite_file(store_url)
+        status = database.parent / "status.json" if database else None
     else:
         status = r.local_path(status_file).resolve() if status_file else None
     if status is not None and (status == output.dir or output.dir in status.parents):
@@ -646,6 +646,13 @@ def _valid_slug_path(slug: str) -> bool:
     from .identity import RESERVED
     parts = slug.split("/")
     return parts[0] not in RESERVED and all(re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", part) for part in parts)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a `sqlite:///…` store URL; None for a server's
+    store or an in-memory one."""
+    rest = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
+    return Path(rest) if rest and rest != ":memory:" else None
 
 
 def _store_url(r: _Reader, url: str) -> str:

@@ -24,9 +24,10 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from .config import sqlite_file
 from .identity import Stored, free_slug, merge_times, mint
 from .identity import slug as slug_of
-from .model import TOPIC, Article, CategoryRow, Item, Problem
+from .model import PENDING_META, TOPIC, Article, CategoryRow, Item, Problem
 
 
 
@@ -207,7 +208,7 @@ class StoreConfigError(StoreError):
 
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-PENDING = "publish_pending"      # meta: tokens of gathers whose changes are not published yet
+PENDING = PENDING_META
 REGENERATIONS = "regenerations"  # meta: the last regeneration that wrote files, and totals (JSON)
 _SCHEMA_LOCK = 0x66656564707562  # "feedpub"
 
@@ -277,8 +278,8 @@ class Store:
     def __init__(self, url: str, *, id_authority: str, migrate: bool = False):
         self.url = url
         self.id_authority = id_authority
-        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-            folder = Path(url[len("sqlite:///"):]).parent
+        if (database := sqlite_file(url)) is not None:
+            folder = database.parent
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -734,8 +735,9 @@ class RunLock:
     def __init__(self, url: str):
         self.url = url
         self.fd: int | None = None
-        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-            self.path = Path(url[len("sqlite:///"):] + ".lock")
+        database = sqlite_file(url)
+        if database:
+            self.path = database.with_name(database.name + ".lock")
         else:
             self.path = None        # PostgreSQL: any number of publishers, advisory locks per source
 
@@ -770,8 +772,8 @@ class RunLock:
 def probe(url: str) -> str:
     """What opening the store at `url` would meet, without creating or
     changing anything (for `feedpub check`). Raises StoreError."""
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        path = Path(url[len("sqlite:///"):])
+    path = sqlite_file(url)
+    if path:
         if not path.exists():
             folder = next((p for p in [path.parent, *path.parent.parents] if p.exists()), None)
             if folder is None or not os.access(folder, os.W_OK) or _read_only(folder):

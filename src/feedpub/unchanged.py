@@ -28,9 +28,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
-from .config import Settings
-
-PENDING = "publish_pending"           # the store's meta row of unpublished gathers (store.PENDING)
+from .config import Settings, sqlite_file
+from .model import PENDING_META
 _CODE = Path(__file__).resolve().parent
 
 
@@ -72,11 +71,9 @@ def _tree(root: Path, digest, *, skip_links: bool, only: str = "") -> int:
 
 
 def _database(settings: Settings) -> Path | None:
+    """The store's file; None for a server or a URL with options (unknown ground)."""
     url = settings.store.url
-    if not url.startswith("sqlite:///") or "?" in url:
-        return None
-    path = url[len("sqlite:///"):]
-    return Path(path) if path and path != ":memory:" else None
+    return None if "?" in url else sqlite_file(url)
 
 
 def place(settings: Settings) -> Path | None:
@@ -168,7 +165,7 @@ def nothing_to_do(settings: Settings, fingerprint: str | None) -> dict | None:
                 or known.get("outputs") != _outputs(settings):
             return None
         with sqlite3.connect(f"file:{_database(settings)}?mode=ro", uri=True, timeout=10) as db:
-            row = db.execute("SELECT value FROM meta WHERE name = ?", (PENDING,)).fetchone()
+            row = db.execute("SELECT value FROM meta WHERE name = ?", (PENDING_META,)).fetchone()
         if row and row[0].strip():
             return None                      # a crashed gather's changes wait to be published
         return known
