@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -87,6 +90,41 @@ def test_stale_temp_files_are_removed(tmp_path):
     fresh.write_bytes(b"being written right now")
     assert publish.remove_stale_temp_files(tmp_path) == 1
     assert not stale.exists() and fresh.exists()
+
+
+def test_a_workers_temp_files_outlive_the_worker_until_its_publisher_renames_them(tmp_path):
+    # A worker renders into temporary files and exits; the publisher renames
+    # them later. A sweep in between (another publisher's start, a heartbeat)
+    # must see them as the live publisher's, not as a dead worker's litter.
+    import multiprocessing
+    me = os.getpid()
+
+    def render(queue):
+        batch = publish.Batch(tmp_path, limit=1000, owner=me)
+        batch.write("a.xml", b"worker's")
+        queue.put(batch.hand_over())
+
+    queue = multiprocessing.get_context("fork").Queue()
+    child = multiprocessing.get_context("fork").Process(target=render, args=(queue,))
+    child.start()
+    pending = queue.get(timeout=30)
+    child.join(timeout=30)
+    assert child.exitcode == 0 and f"-{me}~" in pending[0][0]
+    assert publish.remove_stale_temp_files(tmp_path) == 0
+    with publish.Batch(tmp_path) as batch:
+        batch.adopt(pending)
+    assert (tmp_path / "a.xml").read_bytes() == b"worker's"
+
+
+def test_temp_files_of_a_dead_publisher_of_this_host_go_at_once(tmp_path):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    pending = publish.Batch(tmp_path, owner=gone.pid)
+    pending.write("x/rss.xml", b"half")
+    mine = publish.Batch(tmp_path)
+    mine.write("x/atom.xml", b"in progress")
+    assert publish.remove_stale_temp_files(tmp_path) == 1
+    assert [p.name for p in (tmp_path / "x").iterdir()] == [Path(mine.hand_over()[0][0]).name]
 
 
 def test_a_batch_publishes_every_file_at_flush_and_skips_equal_ones(tmp_path):

@@ -82,12 +82,18 @@ def test_free_slugs_skip_taken_and_reserved_names():
 
 # -- the scheduler's policy ------------------------------------------------------------------------
 
-from feedpub.scheduler import gather_delay, held_files, rescan_due, retry_after  # noqa: E402
+from feedpub.scheduler import dead_peers, gather_delay, held_files, rescan_due, retry_after  # noqa: E402
 
 
 def test_a_failing_source_backs_off_doubling_up_to_an_hour():
     assert [retry_after(n, 300.0) for n in (1, 2, 3, 4, 5)] == [300, 600, 1200, 2400, 3600]
     assert retry_after(1, None) == 60.0 and retry_after(20, 30.0) == 3600
+
+
+def test_the_survivors_clear_up_after_a_dead_publisher_of_this_host_only():
+    assert dead_peers([7, 3, 5, 9], me=5, alive={5, 9}.__contains__) == [3, 7]
+    assert dead_peers([5], me=5, alive=lambda pid: False) == []          # never itself
+    assert dead_peers([], me=5, alive=lambda pid: False) == []
 
 
 def test_a_burst_of_events_gathers_once_soon_and_never_too_late():

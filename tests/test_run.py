@@ -16,6 +16,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from feedpub.build import open_store
 from feedpub.scheduler import Publisher
 from feedpub.store import StoreLocked
 from conftest import dump, wait_for
@@ -283,6 +284,26 @@ def test_kill_9_leaves_whole_files_and_the_next_start_carries_on(site):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     feeds_are_whole(site.out)
+
+
+def test_a_publisher_removes_what_a_killed_peer_of_this_host_left(site, publisher_for):
+    # On a shared store, a killed peer never restarts to clean up after itself.
+    from feedpub import publish
+    p = publisher_for(every="1h")
+    wait_for(lambda: (site.root / "state" / "status.json").exists())
+    peer = subprocess.Popen([sys.executable, "-c", "pass"])
+    peer.wait()
+    p.store.heartbeat(p.host, peer.pid, time_now())
+    litter = publish.Batch(site.out, owner=peer.pid)
+    litter.write("rss.xml", b"half a feed")
+    assert list(site.out.glob(".rss.xml.*.tmp"))
+    p.stop()
+    assert not list(site.out.rglob("*.tmp"))
+    store = open_store(site.settings())
+    try:
+        assert store.process_ids(p.host) == []           # neither the peer nor the stopped publisher
+    finally:
+        store.close()
 
 
 def test_second_run_process_refuses_with_a_clear_message(site):

@@ -193,7 +193,7 @@ _PARENT = os.getpid()
 _REAL_WORKER = regenerate_module._worker
 
 
-def _noted_worker(settings, chans, url, authority, step, work):
+def _noted_worker(settings, chans, url, authority, step, work, owner):
     """_worker, noting which process ran which step; with DIE in the output
     folder, the worker handed the all-feed's archive page 3, and the one
     handed the first article page, exit on the spot."""
@@ -203,7 +203,7 @@ def _noted_worker(settings, chans, url, authority, step, work):
     if os.getpid() != _PARENT and (notes / "DIE").exists() and (
             any(job[1] == "" and job[2] == 3 for job in work) if step == "_render_archives" else min(work) == 1):
         os._exit(9)
-    return _REAL_WORKER(settings, chans, url, authority, step, work)
+    return _REAL_WORKER(settings, chans, url, authority, step, work, owner)
 
 
 def test_pages_from_worker_processes_equal_those_rendered_in_one(tmp_path, monkeypatch):

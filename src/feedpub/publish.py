@@ -71,9 +71,10 @@ def _holds(target: Path, data: bytes) -> bool:
         raise PublishError(f"{target}: cannot read: {exc.strerror or exc}") from None
 
 
-def _temp_copy(target: Path, data: bytes, *, fsync: bool) -> str:
-    """`data` in a new temporary file beside `target` (mode 0644): its path."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.~{_owner()}~", suffix=".tmp", dir=target.parent)
+def _temp_copy(target: Path, data: bytes, *, fsync: bool, owner: int | None = None) -> str:
+    """`data` in a new temporary file beside `target` (mode 0644): its path.
+    `owner` is the process that will rename it (default: this one)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.~{_owner(owner)}~", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -100,9 +101,13 @@ class Batch:
     manager: flushed on success, temporary files removed on any exception.
     """
 
-    def __init__(self, root: Path, limit: int = 2000):
+    def __init__(self, root: Path, limit: int = 2000, owner: int | None = None):
         self.root = root.resolve()
         self.limit = limit                         # files held back at most before a flush
+        # The process that will rename the files: a worker's temporary files
+        # carry its publisher's pid, so they are litter only once the
+        # publisher is gone, not when the worker that wrote them exits.
+        self.owner = owner
         self._pending: list[tuple[str, Path]] = []
         self._made: set[Path] = set()
         self.written = self.unchanged = 0
@@ -116,7 +121,7 @@ class Batch:
         if target.parent not in self._made:
             make_folder(target.parent)
             self._made.add(target.parent)
-        self._pending.append((_temp_copy(target, data, fsync=False), target))
+        self._pending.append((_temp_copy(target, data, fsync=False, owner=self.owner), target))
         self.written += 1
         if len(self._pending) >= self.limit:
             self.flush()
@@ -223,10 +228,10 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _owner() -> str:
-    """Who writes a temporary file: this host (hashed) and process, in its name,
-    so a later run knows at once whether the writer is gone."""
-    return f"{_HOST}-{os.getpid()}"
+def _owner(pid: int | None = None) -> str:
+    """Who renames a temporary file into place: this host (hashed) and the
+    process, in its name, so a later run knows at once whether it is gone."""
+    return f"{_HOST}-{pid or os.getpid()}"
 
 
 _HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]

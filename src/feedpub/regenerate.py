@@ -181,7 +181,7 @@ class _Run:
         failed, error = [], None
         with worker_pool(workers) as pool:
             futures = [pool.submit(_worker, self.settings, self.chans, self.store.url, self.store.id_authority,
-                                   step, run) for run in runs]
+                                   step, run, os.getpid()) for run in runs]
             for run, future in zip(runs, futures):
                 try:
                     pending, written, unchanged = future.result()
@@ -437,14 +437,14 @@ def current_items(unarchived: list, newest: list, max_items: int) -> list:
 
 
 def _worker(settings: Settings, chans: list[Channel], url: str, authority: str, step: str,
-            work: list) -> tuple[list, int, int]:
+            work: list, owner: int) -> tuple[list, int, int]:
     """`_Run._spread`'s share of work in a worker process: the files go back
     as temporary files for the calling process to publish with the rest."""
     store = Store(url, id_authority=authority)
     try:
         run = _Run(settings, store)
         run._use_channels(chans)
-        with publish.Batch(run.out, limit=sys.maxsize) as run.batch:
+        with publish.Batch(run.out, limit=sys.maxsize, owner=owner) as run.batch:
             getattr(run, step)(work)
             return run.batch.hand_over(), run.result.written, run.result.unchanged
     finally:

@@ -35,6 +35,7 @@ from . import publish
 from .build import build, open_store
 from .config import Settings, Source
 from .websub import Pinger
+from .workers import pid_alive
 
 log = logging.getLogger("feedpub.run")
 
@@ -137,6 +138,7 @@ class Publisher:
             self._active_changed.wait_for(lambda: self._active == 0, timeout=STOP_GRACE)
         self.stuck = self._active
         self._render_lock.acquire()              # no regeneration runs from here on
+        self._clear_dead_peers()
         if self.pinger:
             self.pinger.close()
         try:
@@ -152,6 +154,20 @@ class Publisher:
 
     def _heartbeat(self) -> None:
         self.store.heartbeat(self.host, self.pid, _utcnow().replace(microsecond=0))
+        self._clear_dead_peers()
+
+    def _clear_dead_peers(self) -> None:
+        """A publisher of this host killed mid-write (kill -9, out of memory)
+        leaves temporary files in the shared output folder that no restart of
+        its own will remove: the survivors do, and forget its heartbeat."""
+        dead = dead_peers(self.store.process_ids(self.host), self.pid, pid_alive)
+        if not dead:
+            return
+        removed = publish.remove_stale_temp_files(self.settings.output.dir)
+        for pid in dead:
+            self.store.forget_process(self.host, pid)
+        log.info("publisher %s of this host is gone: removed %d temporary file(s) it left",
+                 ", ".join(map(str, dead)), removed)
 
     # -- watching ----------------------------------------------------------
     def _watch(self, source: Source) -> None:
@@ -421,6 +437,11 @@ class Publisher:
 
 
 # -- the policy, as arithmetic on values ---------------------------------------
+
+def dead_peers(pids: list[int], me: int, alive) -> list[int]:
+    """The publishers of this host, other than this one, that are gone."""
+    return sorted(pid for pid in pids if pid != me and not alive(pid))
+
 
 def retry_after(failures: int, every: float | None) -> float:
     """Seconds before a failing source is tried again: its interval doubled

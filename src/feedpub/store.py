@@ -658,6 +658,11 @@ class Store:
             if not done:
                 conn.execute(processes.insert().values(host=host, pid=pid, started=started or now, heartbeat=now))
 
+    def process_ids(self, host: str) -> list[int]:
+        """The publishers of this host that have a heartbeat row (alive or not)."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(processes.c.pid).where(processes.c.host == host)).scalars())
+
     def forget_process(self, host: str, pid: int) -> None:
         with self.engine.begin() as conn:
             conn.execute(processes.delete().where(processes.c.host == host, processes.c.pid == pid))
