@@ -10,7 +10,8 @@ import feedparser
 import sqlalchemy as sa
 from alembic import command
 
-from feedpub.store import HEAD_REVISION, _alembic_config
+from feedpub.store.opening import alembic_config
+from feedpub.store.schema import HEAD_REVISION
 from conftest import dump
 
 
@@ -18,7 +19,7 @@ def old_store(url: str) -> None:
     """The schema of the first release (revision 0001), with an article in it."""
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), "0001")
+        command.upgrade(alembic_config(conn), "0001")
     engine.dispose()
 
 
@@ -66,7 +67,7 @@ def test_the_head_revision_the_store_checks_is_alembics():
 
     engine = sa.create_engine("sqlite://")
     with engine.connect() as conn:
-        assert ScriptDirectory.from_config(_alembic_config(conn)).get_current_head() == HEAD_REVISION
+        assert ScriptDirectory.from_config(alembic_config(conn)).get_current_head() == HEAD_REVISION
 
 
 def test_archive_places_of_an_older_store_are_its_pages_on_disk(any_site):
@@ -85,7 +86,7 @@ def test_archive_places_of_an_older_store_are_its_pages_on_disk(any_site):
     url = site.settings().store.url
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        command.downgrade(_alembic_config(conn), "0003")      # the store as feedpub 0003 left it
+        command.downgrade(alembic_config(conn), "0003")      # the store as feedpub 0003 left it
     engine.dispose()
     assert feedpub(site, "build").returncode == 2
     r = feedpub(site, "migrate")
@@ -187,7 +188,7 @@ def test_a_new_store_is_made_as_every_migration_would_make_it(any_site, tmp_path
     try:
         engine = sa.create_engine(replayed)
         with engine.begin() as conn:
-            command.upgrade(_alembic_config(conn), "head")
+            command.upgrade(alembic_config(conn), "head")
         engine.dispose()
         made, migrated = schema(created), schema(replayed)
     finally:

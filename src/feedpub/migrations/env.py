@@ -3,7 +3,7 @@
 from alembic import context
 
 # Migrations carry what they need (no live feedpub code): a later change to
-# store.py must not change what an old migration does.
+# store/ must not change what an old migration does.
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, render_as_batch=True)
 with context.begin_transaction():

@@ -1,0 +1,143 @@
+"""What each source remembers between gathers (files seen, HTTP validators),
+how its gathers went, and the problems it met."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ..model import Problem
+from .schema import http_cache, origins, problems, processes, seen, source_status
+
+
+class SourceState:
+    """Store methods (on `self.engine`): how sources fared, what they remember."""
+
+    def record_run(self, source: str, *, ended: datetime, duration: float, new: int = 0, updated: int = 0,
+                   problems: int = 0, error: str | None = None, next_run: datetime | None = None) -> int:
+        """Remember how a gather went; returns the failures in a row (0 on success)."""
+        c = source_status.c
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(source_status).where(c.source == source)).first()
+            values = dict(last_run=ended, last_duration=duration, next_run=next_run,
+                          runs=(row.runs if row else 0) + 1)
+            if error is None:
+                values.update(last_success=ended, failures=0, last_new=new, last_updated=updated,
+                              last_problems=problems)
+            else:
+                values.update(last_error=error, last_error_at=ended, failures=(row.failures if row else 0) + 1)
+            if row is None:
+                conn.execute(source_status.insert().values(source=source, **{
+                    "failures": 0, "last_new": 0, "last_updated": 0, "last_problems": 0, **values}))
+            else:
+                conn.execute(source_status.update().where(c.source == source).values(**values))
+            return values.get("failures", 0)
+
+    def set_next_run(self, source: str, when: datetime | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(source_status.update().where(source_status.c.source == source).values(next_run=when))
+
+    def article_counts(self) -> dict[str, int]:
+        """Per source, the files and pages its articles came from (a COUNT over
+        every origin: its cost grows with the archive)."""
+        with self.engine.connect() as conn:
+            return dict(conn.execute(sa.select(origins.c.source, sa.func.count()).group_by(origins.c.source)).all())
+
+    def status(self, counts: dict[str, int] | None = None) -> dict:
+        """Everything `feedpub status` shows: per source, per process.
+        `counts`: article_counts() read earlier, when that is recent enough."""
+        counts = self.article_counts() if counts is None else counts
+        with self.engine.connect() as conn:
+            rows = {r.source: dict(r._mapping) for r in conn.execute(sa.select(source_status))}
+            open_problems = dict(conn.execute(sa.select(problems.c.source, sa.func.count())
+                                              .where(problems.c.severity == "error")
+                                              .group_by(problems.c.source)).all())
+            procs = [dict(r._mapping) for r in conn.execute(sa.select(processes).order_by(processes.c.host,
+                                                                                          processes.c.pid))]
+        for name in set(counts) | set(open_problems):
+            rows.setdefault(name, {"source": name})
+        for name, row in rows.items():
+            row["articles"] = counts.get(name, 0)
+            row["open_errors"] = open_problems.get(name, 0)
+        return {"sources": [rows[k] for k in sorted(rows)], "processes": procs}
+
+    def http_memory(self, source: str) -> dict[str, dict]:
+        """What a web source remembered: per URL its validators or listing date."""
+        c = http_cache.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(c.url, c.etag, c.last_modified, c.listing_date).where(c.source == source))
+            return {r.url: {k: v for k, v in (("etag", r.etag), ("last_modified", r.last_modified),
+                                                ("listing_date", r.listing_date)) if v is not None or k == "listing_date"}
+                    for r in rows}
+
+    def seen_files(self, source: str, locations=None) -> dict[str, tuple[int, int]]:
+        """(size, mtime_ns) of the files read from a source (all, or those among `locations`)."""
+        q = sa.select(seen.c.location, seen.c.size, seen.c.mtime_ns).where(seen.c.source == source)
+        with self.engine.connect() as conn:
+            if locations is None:
+                return {loc: (size, mtime) for loc, size, mtime in conn.execute(q)}
+            locations, out = sorted(locations), {}
+            for chunk in (locations[i:i + 500] for i in range(0, len(locations), 500)):
+                out.update({loc: (size, mtime) for loc, size, mtime in
+                            conn.execute(q.where(seen.c.location.in_(chunk)))})
+            return out
+
+
+class SourceWrites:
+    """Transaction methods (on `self.conn`): files seen, HTTP validators and
+    problems, written with the articles they came with."""
+
+    def mark_seen_many(self, source: str, states: list[tuple[str, int, int]]) -> None:
+        """Remember (location, size, mtime_ns) of files read: the next scan skips them unread."""
+        if not states:
+            return
+        c = seen.c
+        for chunk in (states[i:i + 500] for i in range(0, len(states), 500)):
+            self.conn.execute(seen.delete().where(c.source == source, c.location.in_([s[0] for s in chunk])))
+            self.conn.execute(seen.insert(), [dict(source=source, location=loc, size=size, mtime_ns=mtime)
+                                              for loc, size, mtime in chunk])
+
+    def problem_locations(self, source: str) -> set[str]:
+        """Locations of a source with recorded problems, and the files they
+        are in (`a.json` for `a.json#3`): only those need clearing on a re-read."""
+        found = set()
+        for loc in self.conn.execute(sa.select(problems.c.location).where(problems.c.source == source)
+                                     .distinct()).scalars():
+            found.add(loc)
+            while "#" in loc:
+                loc = loc.rpartition("#")[0]
+                found.add(loc)
+        return found
+
+    def forget_seen(self, source: str, location: str) -> None:
+        self.conn.execute(seen.delete().where(seen.c.source == source, seen.c.location == location))
+
+    def remember_http(self, source: str, url: str, values: dict) -> None:
+        c = http_cache.c
+        self.conn.execute(http_cache.delete().where(c.source == source, c.url == url))
+        self.conn.execute(http_cache.insert().values(source=source, url=url, etag=values.get("etag"),
+                                                     last_modified=values.get("last_modified"),
+                                                     listing_date=values.get("listing_date")))
+
+    def clear_problems(self, source: str, location: str) -> None:
+        """A file read again starts with a clean slate."""
+        self.conn.execute(problems.delete().where(problems.c.source == source,
+                                                  sa.or_(problems.c.location == location,
+                                                         problems.c.location.like(like_prefix(location), escape="\\"))))
+
+    def record_problem(self, p: Problem, now: datetime) -> None:
+        c = problems.c
+        hit = self.conn.execute(sa.select(c.pk).where(c.source == p.source, c.location == p.location,
+                                                      c.reason == p.reason)).scalar()
+        if hit is None:
+            self.conn.execute(problems.insert().values(source=p.source, location=p.location, reason=p.reason,
+                                                       severity=p.severity, first_seen=now, last_seen=now,
+                                                       count=1))
+        else:
+            self.conn.execute(problems.update().where(c.pk == hit).values(last_seen=now, count=c.count + 1))
+
+
+def like_prefix(location: str) -> str:
+    escaped = location.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "#%"
