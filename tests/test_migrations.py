@@ -198,3 +198,55 @@ def test_a_new_store_is_made_as_every_migration_would_make_it(any_site, tmp_path
             admin.dispose()
     assert made["version"] == migrated["version"] == HEAD_REVISION
     assert made == migrated
+
+
+def test_what_sources_remembered_moves_into_one_table_and_back(any_site):
+    """0006 moves the three shapes of source memory (files seen, HTTP
+    validators, an SQL mark) into source_memory: after `feedpub migrate` a
+    build still skips the files it had read, and a downgrade gives them back."""
+    site = any_site
+    for i in range(2):
+        site.write(f"a{i}.txt", dump("首頁 > 物流資訊 > 行業新聞", f"文章{i}", f"2020/6/{i + 1} 08:00:00", "來處"))
+    assert feedpub(site, "build").returncode == 0
+    url = site.settings().store.url
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0005")
+        files = conn.execute(sa.text("SELECT source, location, size, mtime_ns FROM seen ORDER BY location")).all()
+        assert [(s, loc) for s, loc, *_ in files] == [("inbox", "a0.txt"), ("inbox", "a1.txt")]
+        stat = (site.inbox / "a0.txt").stat()
+        assert tuple(files[0][2:]) == (stat.st_size, stat.st_mtime_ns)
+        conn.execute(sa.text("INSERT INTO http_cache (source, url, etag, last_modified, listing_date) VALUES "
+                             "('portal', 'https://a.example/list', '\"v1\"', NULL, NULL), "
+                             "('portal', 'https://a.example/1.html', NULL, NULL, '2020-07-01 09:12')"))
+        conn.execute(sa.text("INSERT INTO meta (name, value) VALUES ('sql_since:db', '{\"int\": 42}')"))
+    engine.dispose()
+
+    r = feedpub(site, "migrate")
+    assert r.returncode == 0 and f"from schema revision 0005 to {HEAD_REVISION}" in r.stdout, r.stderr
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        memory = {(s, k): v for s, k, v in conn.execute(sa.text("SELECT source, key, value FROM source_memory"))}
+        tables = set(sa.inspect(conn).get_table_names())
+        marks = conn.execute(sa.text("SELECT count(*) FROM meta WHERE name LIKE 'sql_since:%'")).scalar()
+    engine.dispose()
+    assert memory == {
+        ("inbox", "a0.txt"): f"{files[0][2]} {files[0][3]}", ("inbox", "a1.txt"): f"{files[1][2]} {files[1][3]}",
+        ("portal", "https://a.example/list"): '{"etag": "\\"v1\\"", "listing_date": null}',
+        ("portal", "https://a.example/1.html"): '{"listing_date": "2020-07-01 09:12"}',
+        ("db", "since"): '{"int": 42}'}
+    assert not {"seen", "http_cache"} & tables and marks == 0
+
+    site.write("a2.txt", dump("首頁 > 物流資訊 > 行業新聞", "文章2", "2020/6/3 08:00:00", "來處"))
+    r = feedpub(site, "build")
+    assert r.returncode == 0, r.stderr
+    assert "1 new" in r.stdout and "2 unchanged file(s) skipped" in r.stdout, r.stdout
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0005")
+        assert conn.execute(sa.text("SELECT count(*) FROM seen")).scalar() == 3
+        assert conn.execute(sa.text("SELECT etag, listing_date FROM http_cache ORDER BY url")).all() == [
+            (None, "2020-07-01 09:12"), ('"v1"', None)]
+        assert conn.execute(sa.text("SELECT value FROM meta WHERE name = 'sql_since:db'")).scalar() == '{"int": 42}'
+    engine.dispose()

@@ -192,7 +192,7 @@ class _Read:
     articles: list[Article]
     problems: list[Problem]
     usable: bool | None                     # False: retry it next time; None: feedpub failed on it
-    seen: tuple[int, int] | None = None     # a file's (size, mtime_ns), remembered once it is usable
+    memo: str | None = None                 # what the source remembers of a file (FileState.memo) once usable
 
 
 def _gather_folder(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
@@ -200,7 +200,7 @@ def _gather_folder(settings: Settings, store: Store, source_settings, *, now: da
     source = FolderSource(source_settings)
     if only is None:
         states = source.scan()
-        known = {} if full else store.seen_files(source_settings.name)
+        known = {} if full else store.memory(source_settings.name)
         if source.problems:                  # links that lead nowhere: reported, as a file would be
             found = [Problem(source_settings.name, loc, reason) for loc, reason in source.problems]
             with store.transaction() as tx:
@@ -211,10 +211,10 @@ def _gather_folder(settings: Settings, store: Store, source_settings, *, now: da
             summary.problems.extend(found)
     else:
         states = source.stat(only)
-        known = {} if full else store.seen_files(source_settings.name, [s.location for s in states])
+        known = {} if full else store.memory(source_settings.name, [s.location for s in states])
     files = []
     for state in states:
-        if known.get(state.location) == (state.size, state.mtime_ns):
+        if known.get(state.location) == state.memo:
             summary.files_skipped += 1
         elif hold and state.location in hold:
             summary.deferred.append(state.location)          # its writer still has it open
@@ -308,17 +308,17 @@ def _read_file(settings: Settings, now: datetime, source_settings, state) -> _Re
     source = FolderSource(source_settings)
     read = _read(settings, now, source_settings.name, state.location, str(source.root / state.location),
                  lambda: source.read(state))
-    read.seen = (state.size, state.mtime_ns)
+    read.memo = state.memo
     return read
 
 
 def _gather_web(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
                 summary: Summary, should_stop=None) -> None:
     from .sources.http import Http          # imported here: a folder-only tick never loads httpx
-    from .sources.web import WebSource
+    from .sources.web import WebSource, memo, recall
 
     web = source_settings.web
-    memory = {} if full else store.http_memory(source_settings.name)
+    memory = {} if full else recall(store.memory(source_settings.name))
     with Http.for_source(web, settings.site.link) as http, browser_for(web, http) as browser:
         result = WebSource(source_settings, http, browser).gather(memory, should_stop=should_stop)
         summary.files_read += http.requests
@@ -337,8 +337,7 @@ def _gather_web(settings: Settings, store: Store, source_settings, *, now: datet
             tx.record_problem(p, now)
             _report(p, p.location)
         summary.problems.extend(result.problems)
-        for url, values in sorted(result.remember.items()):
-            tx.remember_http(name, url, values)
+        tx.remember(name, {url: memo(values) for url, values in result.remember.items()})
 
 
 @contextmanager
@@ -360,8 +359,7 @@ def _gather_sql(settings: Settings, store: Store, source_settings, *, now: datet
     from .sources.sql import SqlSource
 
     name = source_settings.name
-    mark = f"sql_since:{name}"
-    articles, since = SqlSource(source_settings).gather(None if full else store.get_meta(mark))
+    articles, since = SqlSource(source_settings).gather(None if full else store.memory(name, ["since"]).get("since"))
     summary.files_read += len(articles)
     with store.transaction() as tx:
         stale = tx.problem_locations(name)
@@ -370,7 +368,7 @@ def _gather_sql(settings: Settings, store: Store, source_settings, *, now: datet
                      for raw in articles[start:start + BATCH]]
             _store(tx, summary, now, name, reads, stale)
         if since:
-            tx.set_meta(mark, since)          # with the rows: a crash re-reads them, never skips them
+            tx.remember(name, {"since": since})     # with the rows: a crash re-reads them, never skips them
 
 
 def _read(settings: Settings, now: datetime, source: str, location: str, where: str, read) -> _Read:
@@ -445,10 +443,8 @@ def _store_reads(tx, token: str, now: datetime, source: str, reads: list[_Read],
     for read in reads:
         for p in read.problems:
             tx.record_problem(p, now)
-    tx.mark_seen_many(source, [(r.location, *r.seen) for r in reads if r.usable and r.seen])
-    for read in reads:
-        if read.seen and not read.usable:
-            tx.forget_seen(source, read.location)          # retried next time
+    tx.remember(source, {r.location: r.memo for r in reads if r.usable and r.memo})
+    tx.forget(source, [r.location for r in reads if r.memo and not r.usable])    # retried next time
     return saved
 
 

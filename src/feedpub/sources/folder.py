@@ -47,6 +47,12 @@ class FileState:
     def on_disk(self) -> str:
         return self.path or self.location
 
+    @property
+    def memo(self) -> str:
+        """What the source remembers of a file it read: one with the same
+        size and mtime is not read again."""
+        return f"{self.size} {self.mtime_ns}"
+
 
 def readable_name(name: str) -> str:
     """A file name as text: bytes that are not UTF-8 (os.scandir keeps them as

@@ -39,6 +39,21 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path or "/", urlencode(query), ""))
 
 
+MEMO_KEYS = ("etag", "last_modified")
+
+
+def memo(values: dict) -> str:
+    """What the store keeps of a URL between gathers: its validators (a
+    listing page) or the date its listing gave (an article)."""
+    kept = {k: values[k] for k in MEMO_KEYS if values.get(k) is not None}
+    return json.dumps({**kept, "listing_date": values.get("listing_date")}, ensure_ascii=False, sort_keys=True)
+
+
+def recall(memory: dict[str, str]) -> dict[str, dict]:
+    """`memo`'s values back, per URL, as `gather` takes them."""
+    return {url: json.loads(text) for url, text in memory.items()}
+
+
 @dataclass
 class Gathered:
     articles: list[RawArticle] = field(default_factory=list)

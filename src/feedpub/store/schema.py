@@ -99,23 +99,16 @@ origins = sa.Table(
 )
 
 
-seen = sa.Table(
-    "seen", metadata,
+source_memory = sa.Table(
+    # What each source remembers between gathers, as opaque text only its
+    # type reads: a folder's files seen, a web source's HTTP validators, an
+    # SQL source's high-water mark.
+    "source_memory", metadata,
     sa.Column("source", sa.String(200), primary_key=True),
-    sa.Column("location", sa.String(1000), primary_key=True),
-    sa.Column("size", sa.BigInteger, nullable=False),
-    sa.Column("mtime_ns", sa.BigInteger, nullable=False),
+    sa.Column("key", sa.String(2000), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
 )
 
-
-http_cache = sa.Table(
-    "http_cache", metadata,
-    sa.Column("source", sa.String(200), primary_key=True),
-    sa.Column("url", sa.String(2000), primary_key=True),
-    sa.Column("etag", sa.Text),
-    sa.Column("last_modified", sa.Text),
-    sa.Column("listing_date", sa.Text),
-)
 
 
 problems = sa.Table(
@@ -178,4 +171,4 @@ meta = sa.Table(
 
 
 # The newest migration; tests/test_migrations.py checks it against Alembic's head.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ..model import Problem
-from .schema import http_cache, origins, problems, processes, seen, source_status
+from .schema import origins, problems, processes, source_memory, source_status
 
 
 class SourceState:
@@ -62,41 +62,40 @@ class SourceState:
             row["open_errors"] = open_problems.get(name, 0)
         return {"sources": [rows[k] for k in sorted(rows)], "processes": procs}
 
-    def http_memory(self, source: str) -> dict[str, dict]:
-        """What a web source remembered: per URL its validators or listing date."""
-        c = http_cache.c
+    def memory(self, source: str, keys=None) -> dict[str, str]:
+        """What a source remembered (all of it, or what it holds for `keys`),
+        as the opaque values its type wrote."""
+        c = source_memory.c
+        q = sa.select(c.key, c.value).where(c.source == source)
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(c.url, c.etag, c.last_modified, c.listing_date).where(c.source == source))
-            return {r.url: {k: v for k, v in (("etag", r.etag), ("last_modified", r.last_modified),
-                                                ("listing_date", r.listing_date)) if v is not None or k == "listing_date"}
-                    for r in rows}
-
-    def seen_files(self, source: str, locations=None) -> dict[str, tuple[int, int]]:
-        """(size, mtime_ns) of the files read from a source (all, or those among `locations`)."""
-        q = sa.select(seen.c.location, seen.c.size, seen.c.mtime_ns).where(seen.c.source == source)
-        with self.engine.connect() as conn:
-            if locations is None:
-                return {loc: (size, mtime) for loc, size, mtime in conn.execute(q)}
-            locations, out = sorted(locations), {}
-            for chunk in (locations[i:i + 500] for i in range(0, len(locations), 500)):
-                out.update({loc: (size, mtime) for loc, size, mtime in
-                            conn.execute(q.where(seen.c.location.in_(chunk)))})
+            if keys is None:
+                return dict(conn.execute(q).all())
+            keys, out = sorted(keys), {}
+            for chunk in (keys[i:i + 500] for i in range(0, len(keys), 500)):
+                out.update(conn.execute(q.where(c.key.in_(chunk))).all())
             return out
 
 
 class SourceWrites:
-    """Transaction methods (on `self.conn`): files seen, HTTP validators and
-    problems, written with the articles they came with."""
+    """Transaction methods (on `self.conn`): what sources remember and the
+    problems they met, written with the articles they came with."""
 
-    def mark_seen_many(self, source: str, states: list[tuple[str, int, int]]) -> None:
-        """Remember (location, size, mtime_ns) of files read: the next scan skips them unread."""
-        if not states:
+    def remember(self, source: str, values: dict[str, str]) -> None:
+        """Set what a source remembers under these keys (the rest stays)."""
+        if not values:
             return
-        c = seen.c
-        for chunk in (states[i:i + 500] for i in range(0, len(states), 500)):
-            self.conn.execute(seen.delete().where(c.source == source, c.location.in_([s[0] for s in chunk])))
-            self.conn.execute(seen.insert(), [dict(source=source, location=loc, size=size, mtime_ns=mtime)
-                                              for loc, size, mtime in chunk])
+        c = source_memory.c
+        items = sorted(values.items())
+        for chunk in (items[i:i + 500] for i in range(0, len(items), 500)):
+            self.conn.execute(source_memory.delete().where(c.source == source, c.key.in_([k for k, _ in chunk])))
+            self.conn.execute(source_memory.insert(), [dict(source=source, key=k, value=v) for k, v in chunk])
+
+    def forget(self, source: str, keys) -> None:
+        """Forget what a source remembered under these keys (read again next time)."""
+        c = source_memory.c
+        keys = sorted(keys)
+        for chunk in (keys[i:i + 500] for i in range(0, len(keys), 500)):
+            self.conn.execute(source_memory.delete().where(c.source == source, c.key.in_(chunk)))
 
     def problem_locations(self, source: str) -> set[str]:
         """Locations of a source with recorded problems, and the files they
@@ -109,16 +108,6 @@ class SourceWrites:
                 loc = loc.rpartition("#")[0]
                 found.add(loc)
         return found
-
-    def forget_seen(self, source: str, location: str) -> None:
-        self.conn.execute(seen.delete().where(seen.c.source == source, seen.c.location == location))
-
-    def remember_http(self, source: str, url: str, values: dict) -> None:
-        c = http_cache.c
-        self.conn.execute(http_cache.delete().where(c.source == source, c.url == url))
-        self.conn.execute(http_cache.insert().values(source=source, url=url, etag=values.get("etag"),
-                                                     last_modified=values.get("last_modified"),
-                                                     listing_date=values.get("listing_date")))
 
     def clear_problems(self, source: str, location: str) -> None:
         """A file read again starts with a clean slate."""
