@@ -41,3 +41,17 @@ def test_the_store_tables_importing_a_job_module_breaks_them(tmp_path):
     schema.write_text(schema.read_text() + "\n\ndef _reach_up():\n    from .articles import Saved  # noqa\n")
     r = lint(tmp_path)
     assert r.returncode != 0 and "feedpub.store.schema -> feedpub.store.articles" in r.stdout, r.stdout[-3000:]
+
+
+def test_every_source_type_the_configuration_accepts_has_one_class_of_one_shape():
+    import inspect
+
+    from feedpub.config import SOURCE_TYPES
+    from feedpub.sources import TYPES, SourceType, source_type
+    assert set(TYPES) == set(SOURCE_TYPES)
+    for kind in SOURCE_TYPES:
+        cls = source_type(kind)
+        assert list(inspect.signature(cls).parameters)[:2] == ["settings", "site_link"], kind
+        assert list(inspect.signature(cls.gather).parameters) == \
+            list(inspect.signature(SourceType.gather).parameters), kind        # called by keyword
+        assert len(inspect.signature(cls.read).parameters) == 2, kind         # self, the unit's task

@@ -13,21 +13,20 @@ import time
 import traceback
 import uuid
 from collections import Counter, defaultdict, deque
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterator
+
+import sqlalchemy as sa
 
 from .config import Settings
 from .identity import learn_slugs, slug
 from .model import Article, Problem
 from .normalize import normalize
 from .regenerate import Unwatched, regenerate
-from .sources import SourceError
-from .sources.folder import FolderSource
-import sqlalchemy as sa
-
+from .sources import SourceError, source_type
 from .store import Store, StoreError, id_authority
 from .workers import cores, pool as worker_pool
 
@@ -169,66 +168,21 @@ def _refile_topics(settings: Settings, store: Store) -> bool:
 
 def gather(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
            summary: Summary, settle: float = 0.0, should_stop=None, only=None, hold=None) -> None:
-    """Read what is new or changed in one source into the store."""
+    """Read what is new or changed in one source into the store: the same
+    path for every source type (sources.SourceType)."""
     summary.sources += 1
-    if source_settings.type == "web":
-        _gather_web(settings, store, source_settings, now=now, full=full, summary=summary, should_stop=should_stop)
-    elif source_settings.type == "sql":
-        _gather_sql(settings, store, source_settings, now=now, full=full, summary=summary)
-    else:
-        _gather_folder(settings, store, source_settings, now=now, full=full, summary=summary, settle=settle,
-                       should_stop=should_stop, only=only, hold=hold)
-
-
-BATCH = 500          # files read, normalized and stored together (one savepoint, a few INSERTs)
-
-
-@dataclass
-class _Read:
-    """One file or page, read and normalized, not stored yet."""
-
-    location: str
-    where: str                              # how messages name it
-    articles: list[Article]
-    problems: list[Problem]
-    usable: bool | None                     # False: retry it next time; None: feedpub failed on it
-    memo: str | None = None                 # what the source remembers of a file (FileState.memo) once usable
-
-
-def _gather_folder(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
-                   summary: Summary, settle: float, should_stop, only=None, hold=None) -> None:
-    source = FolderSource(source_settings)
-    if only is None:
-        states = source.scan()
-        known = {} if full else store.memory(source_settings.name)
-        if source.problems:                  # links that lead nowhere: reported, as a file would be
-            found = [Problem(source_settings.name, loc, reason) for loc, reason in source.problems]
-            with store.transaction() as tx:
-                for p in found:
-                    tx.record_problem(p, now)
-            for p in found:
-                _report(p, str(source.root / p.location))
-            summary.problems.extend(found)
-    else:
-        states = source.stat(only)
-        known = {} if full else store.memory(source_settings.name, [s.location for s in states])
-    files = []
-    for state in states:
-        if known.get(state.location) == state.memo:
-            summary.files_skipped += 1
-        elif hold and state.location in hold:
-            summary.deferred.append(state.location)          # its writer still has it open
-        else:
-            files.append(state)
-    if settle and files:
-        time.sleep(settle)
-        files, growing = source.settled(files)
-        summary.deferred.extend(growing)
-    summary.progress.advance("read", 0, total=len(files))
     name = source_settings.name
+    source = source_type(source_settings.type)(source_settings, settings.site.link)
+    found = source.gather((lambda keys=None: {}) if full else (lambda keys=None: store.memory(name, keys)),
+                          should_stop=should_stop, only=only, hold=hold, settle=settle)
+    summary.files_read += found.fetched
+    summary.files_skipped += found.skipped
+    summary.deferred.extend(found.deferred)
+    summary.progress.advance("read", 0, total=len(found.units))
     with store.transaction() as tx:
         stale = tx.problem_locations(name)
-    reads = _read_files(settings, now, source_settings, files)
+    reads = _read_units(settings, now, source_settings, found.units)
+    stopped = False
     try:
         batch: list[_Read] = []
         for read in reads:
@@ -237,15 +191,42 @@ def _gather_folder(settings: Settings, store: Store, source_settings, *, now: da
                 _store_batch(store, summary, now, name, batch, stale)
                 batch = []
             if should_stop is not None and should_stop():
+                stopped = True
                 break                   # what was read so far is kept and published
         _store_batch(store, summary, now, name, batch, stale)
     finally:
         reads.close()                   # stops the workers if the gather ended early
+    # The source's own problems, and its memory once every unit is stored (a
+    # crash or a stop before then makes the next gather read them again).
+    with store.transaction() as tx:
+        for p, _ in found.problems:
+            tx.record_problem(p, now)
+        if not stopped:
+            tx.remember(name, found.remember)
+    for p, where in found.problems:
+        _report(p, where)
+    summary.problems.extend(p for p, _ in found.problems)
+
+
+BATCH = 500          # units read, normalized and stored together (one savepoint, a few INSERTs)
+
+
+@dataclass
+class _Read:
+    """One file, page or row, read and normalized, not stored yet."""
+
+    location: str
+    where: str                              # how messages name it
+    articles: list[Article]
+    problems: list[Problem]
+    usable: bool | None                     # False: retry it next time; None: feedpub failed on it
+    memo: str | None = None                 # what the source remembers of it once usable
+    fetched: bool = False                   # read here (a file), not by the source's gather (a page, a row)
 
 
 def _store_batch(store: Store, summary: Summary, now: datetime, name: str, reads: list[_Read],
                  stale: set[str]) -> None:
-    summary.files_read += len(reads)
+    summary.files_read += sum(r.fetched for r in reads)
     if reads:
         # One transaction per batch: each holds its articles, the files they came
         # from and the publish-pending mark, so a crash keeps whole batches only.
@@ -260,15 +241,16 @@ PARALLEL_MIN = 400      # files: below this, starting workers costs more than th
 CHUNK = 100             # files per task sent to a worker
 
 
-def _read_files(settings: Settings, now: datetime, source_settings, files: list) -> Iterator[_Read]:
-    """Read and normalize files, in order; on every core when there are many
-    (parsing is pure CPU work: Markdown, sanitizing, folding, dates)."""
+def _read_units(settings: Settings, now: datetime, source_settings, units: list) -> Iterator[_Read]:
+    """Read and normalize units, in order; on every core when there are many
+    files to read (parsing is pure CPU work: Markdown, sanitizing, folding, dates)."""
     workers = cores()
-    if workers < 2 or len(files) < PARALLEL_MIN:
-        for state in files:
-            yield _read_file(settings, now, source_settings, state)
+    if workers < 2 or len(units) < PARALLEL_MIN or all(u.raws is not None for u in units):
+        source = source_type(source_settings.type)(source_settings, settings.site.link)
+        for unit in units:
+            yield _read_unit(settings, now, source, unit)
         return
-    chunks = [files[i:i + CHUNK] for i in range(0, len(files), CHUNK)]
+    chunks = [units[i:i + CHUNK] for i in range(0, len(units), CHUNK)]
     pool = worker_pool(workers)
     pending: deque = deque()
     done = 0                                 # chunks handed on whole
@@ -289,86 +271,31 @@ def _read_files(settings: Settings, now: datetime, source_settings, files: list)
             yield from reads
     except BrokenProcessPool as exc:         # a worker died (killed, out of memory): go on without them
         log.warning("parsing workers stopped (%s); reading the rest in this process", exc)
+        source = source_type(source_settings.type)(source_settings, settings.site.link)
         for chunk in chunks[done:]:
-            for state in chunk:
-                yield _read_file(settings, now, source_settings, state)
+            for unit in chunk:
+                yield _read_unit(settings, now, source, unit)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _read_chunk(settings: Settings, now: datetime, source_settings, states: list) -> tuple[list[_Read], dict]:
+def _read_chunk(settings: Settings, now: datetime, source_settings, units: list) -> tuple[list[_Read], dict]:
     """In a worker: the reads, and the slugs of their category levels (see identity.learn_slugs)."""
-    reads = [_read_file(settings, now, source_settings, state) for state in states]
+    source = source_type(source_settings.type)(source_settings, settings.site.link)
+    reads = [_read_unit(settings, now, source, unit) for unit in units]
     levels = {level for read in reads for art in read.articles for path in art.categories
               for level in path.key.split("/")}
     return reads, {level: slug(level) for level in levels}
 
 
-def _read_file(settings: Settings, now: datetime, source_settings, state) -> _Read:
-    source = FolderSource(source_settings)
-    read = _read(settings, now, source_settings.name, state.location, str(source.root / state.location),
-                 lambda: source.read(state))
-    read.memo = state.memo
+def _read_unit(settings: Settings, now: datetime, source, unit) -> _Read:
+    if unit.raws is not None:
+        read = _read(settings, now, source.settings.name, unit.location, unit.where, lambda: unit.raws)
+    else:
+        read = _read(settings, now, source.settings.name, unit.location, unit.where, lambda: source.read(unit.task))
+        read.fetched = True
+    read.memo = unit.memo
     return read
-
-
-def _gather_web(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
-                summary: Summary, should_stop=None) -> None:
-    from .sources.http import Http          # imported here: a folder-only tick never loads httpx
-    from .sources.web import WebSource, memo, recall
-
-    web = source_settings.web
-    memory = {} if full else recall(store.memory(source_settings.name))
-    with Http.for_source(web, settings.site.link) as http, browser_for(web, http) as browser:
-        result = WebSource(source_settings, http, browser).gather(memory, should_stop=should_stop)
-        summary.files_read += http.requests
-    if not result.articles and result.listings and not any("listing_date" in v for v in memory.values()):
-        result.problems.append(Problem(source_settings.name, web.start[0].url, "this source has published nothing "
-                                       "yet: its item or link selector finds no article page", "warning"))
-    if not result.listings and not result.unchanged and result.problems:
-        raise SourceError("no listing page could be fetched: " + "; ".join(
-            f"{p.location}: {p.reason}" for p in result.problems[:3]))
-    name = source_settings.name
-    with store.transaction() as tx:
-        reads = [_read(settings, now, name, raw.location, raw.location, lambda raw=raw: [raw])
-                 for raw in result.articles]
-        _store(tx, summary, now, name, reads, tx.problem_locations(name))
-        for p in result.problems:
-            tx.record_problem(p, now)
-            _report(p, p.location)
-        summary.problems.extend(result.problems)
-        tx.remember(name, {url: memo(values) for url, values in result.remember.items()})
-
-
-@contextmanager
-def browser_for(web, http):
-    """A headless browser for a source that renders its pages (else None)."""
-    if web.render != "browser" and (web.article is None or web.article.render != "browser"):
-        yield None
-        return
-    from .sources.browser import Browser
-    browser = Browser(http)
-    try:
-        yield browser
-    finally:
-        browser.close()
-
-
-def _gather_sql(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
-                summary: Summary) -> None:
-    from .sources.sql import SqlSource
-
-    name = source_settings.name
-    articles, since = SqlSource(source_settings).gather(None if full else store.memory(name, ["since"]).get("since"))
-    summary.files_read += len(articles)
-    with store.transaction() as tx:
-        stale = tx.problem_locations(name)
-        for start in range(0, len(articles), BATCH):
-            reads = [_read(settings, now, name, raw.location, f"{name}: {raw.location}", lambda raw=raw: [raw])
-                     for raw in articles[start:start + BATCH]]
-            _store(tx, summary, now, name, reads, stale)
-        if since:
-            tx.remember(name, {"since": since})     # with the rows: a crash re-reads them, never skips them
 
 
 def _read(settings: Settings, now: datetime, source: str, location: str, where: str, read) -> _Read:

@@ -340,7 +340,7 @@ def _try(settings: config.Settings, name: str) -> int:
     """Fetch every start page and one article page; print what each field
     finds as written, and what feedpub makes of it."""
     from .sources.http import FetchError, Http
-    from .sources.web import WebSource
+    from .sources.web import WebSource, browser_for
 
     source = next((s for s in settings.sources if s.name == name), None)
     if source is None or source.type != "web":
@@ -348,7 +348,6 @@ def _try(settings: config.Settings, name: str) -> int:
         print(f"feedpub: no web source named {name!r} (web sources: {names})", file=sys.stderr)
         return 2
     web = source.web
-    from .build import browser_for
     with Http.for_source(web, settings.site.link, retries=0, delay=0) as http, browser_for(web, http) as browser:
         try:
             rows = WebSource(source, http, browser).trial()

@@ -1,8 +1,76 @@
-"""Gather: the places articles come from. A source yields RawArticles, as written."""
+"""Gather: the places articles come from. A source yields RawArticles, as written.
+
+Every source type is a class with one shape (`SourceType`), found by the
+`type` of its [[sources]] entry in `TYPES`: `build` has one gather path for
+all of them, and a new type is a module and a line here (and its keys in
+config.py). What a source remembers between gathers (files seen, HTTP
+validators, a high-water mark) is opaque text only its type reads, handed in
+by `recall` and handed back in `Gathered.remember`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from ..model import Problem, RawArticle
 
 
 class SourceError(Exception):
     """One file, page or query could not be read; the message says why."""
+
+
+@dataclass
+class Unit:
+    """One file, page or row: read, normalized and stored together; its
+    problems are recorded under its location."""
+
+    location: str
+    where: str                               # how messages name it (a file's path)
+    raws: list[RawArticle] | None = None     # read already (a page, a row); else the type's `read(task)` reads it
+    task: object = None                      # what `read` needs (a folder's FileState): sent to worker processes
+    memo: str | None = None                  # remembered under `location` once it was usable
+
+
+@dataclass
+class Gathered:
+    """What one gather of one source found, as values; `build` stores it."""
+
+    units: list[Unit]
+    problems: list[tuple[Problem, str]] = field(default_factory=list)   # the source's own, each with where
+    remember: dict[str, str] = field(default_factory=dict)   # memory to keep once every unit is stored
+    fetched: int = 0                         # pages or rows fetched to find the units
+    skipped: int = 0                         # files unchanged since they were read
+    deferred: list[str] = field(default_factory=list)       # files still being written, left for later
+
+
+# What a source remembered: all of it (None), or what it holds for these keys.
+Recall = Callable[[list[str] | None], dict[str, str]]
+
+
+class SourceType(Protocol):
+    def __init__(self, settings, site_link: str) -> None:
+        """`settings` is the source's [[sources]] entry (config.Source)."""
+
+    def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0) -> Gathered:
+        """What is new or changed since what `recall` says was seen. `only`
+        and `hold` name locations to look at and to leave for later (a
+        watched folder's events), `settle` how long a file must keep still;
+        types that have no such thing ignore them."""
+
+    def read(self, task) -> list[RawArticle]:
+        """Read a Unit's task (in a worker process, when there are many)."""
+
+
+TYPES = {"folder": "folder:FolderSource", "web": "web:WebGatherer", "sql": "sql:SqlSource"}
+
+
+def source_type(kind: str) -> type[SourceType]:
+    """The class of a source type, its module imported only now (a folder-only
+    build never loads httpx or lxml)."""
+    module, _, name = TYPES[kind].partition(":")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
 
 
 def check(settings) -> None:

@@ -13,13 +13,14 @@ import fnmatch
 import os
 import re
 import stat
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..config import Source
-from ..model import RawArticle
-from . import SourceError, decode
+from ..model import Problem, RawArticle
+from . import Gathered, Recall, SourceError, Unit, decode
 from .formats import PARSERS, FormatError
 
 # Files still being written or left by editors: never read them.
@@ -65,11 +66,42 @@ def readable_name(name: str) -> str:
 
 
 class FolderSource:
-    def __init__(self, settings: Source):
+    """Source type `folder` (see sources.SourceType)."""
+
+    def __init__(self, settings: Source, site_link: str = ""):
         self.settings = settings
         self.root = settings.path
         self.problems: list[tuple[str, str]] = []   # (location, reason) met by the last scan
         self._real_root: str | None = None
+
+    def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0) -> Gathered:
+        """The files new or changed since they were read: all of the folder's,
+        or only those at `only` (a watcher's events); those in `hold` (a
+        writer still has them open) and those that move during `settle`
+        seconds are left for a later gather."""
+        if only is None:
+            states = self.scan()
+            known = recall(None)
+            problems = [(Problem(self.settings.name, loc, reason), str(self.root / loc)) for loc, reason in self.problems]
+        else:
+            states = self.stat(only)
+            known = recall([s.location for s in states])
+            problems = []
+        found = Gathered([], problems)
+        files = []
+        for state in states:
+            if known.get(state.location) == state.memo:
+                found.skipped += 1
+            elif hold and state.location in hold:
+                found.deferred.append(state.location)          # its writer still has it open
+            else:
+                files.append(state)
+        if settle and files:
+            time.sleep(settle)
+            files, growing = self.settled(files)
+            found.deferred.extend(growing)
+        found.units = [Unit(s.location, str(self.root / s.location), task=s, memo=s.memo) for s in files]
+        return found
 
     def scan(self) -> list[FileState]:
         """Every article file below the folder, in a stable order.

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from ..config import Source
 from ..model import RawArticle
-from . import SourceError
+from . import Gathered, Recall, SourceError, Unit
 
 FIELDS = ("id", "title", "body", "category", "published", "updated", "link", "author", "source", "summary")
 
@@ -56,7 +56,10 @@ def decode_since(text: str | None, default):
 
 
 class SqlSource:
-    def __init__(self, settings: Source):
+    """Source type `sql` (see sources.SourceType): its memory is one key,
+    "since", the newest `published` value its query returned."""
+
+    def __init__(self, settings: Source, site_link: str = ""):
         self.settings = settings
         self.sql = settings.sql
 
@@ -72,7 +75,16 @@ class SqlSource:
             args = {}
         return sa.create_engine(url, connect_args=args, pool_pre_ping=True)
 
-    def gather(self, since_text: str | None) -> tuple[list[RawArticle], str | None]:
+    def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0) -> Gathered:
+        articles, since = self.query(recall(["since"]).get("since"))
+        name = self.settings.name
+        return Gathered([Unit(raw.location, f"{name}: {raw.location}", raws=[raw]) for raw in articles],
+                        remember={"since": since} if since else {}, fetched=len(articles))
+
+    def read(self, task) -> list[RawArticle]:
+        raise TypeError("an SQL source's units are fetched by gather")
+
+    def query(self, since_text: str | None) -> tuple[list[RawArticle], str | None]:
         """Rows newer than `since` -> RawArticles, and the new `since`."""
         since = decode_since(since_text, self.sql.since)
         fields = self.sql.fields

@@ -18,6 +18,7 @@ import itertools
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -25,7 +26,7 @@ from lxml import html as lxml_html
 
 from ..config import Field, Source
 from ..model import Problem, RawArticle
-from . import auto, decode, select
+from . import Gathered, Recall, SourceError, Unit, auto, decode, select
 from .formats import crumb_text, source_text
 from .http import FetchError, Http, Page
 
@@ -49,13 +50,10 @@ def memo(values: dict) -> str:
     return json.dumps({**kept, "listing_date": values.get("listing_date")}, ensure_ascii=False, sort_keys=True)
 
 
-def recall(memory: dict[str, str]) -> dict[str, dict]:
-    """`memo`'s values back, per URL, as `gather` takes them."""
-    return {url: json.loads(text) for url, text in memory.items()}
-
-
 @dataclass
-class Gathered:
+class Fetched:
+    """What `WebSource.gather` fetched: articles as written, problems, memory."""
+
     articles: list[RawArticle] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     remember: dict[str, dict] = field(default_factory=dict)   # url -> etag / last_modified / listing_date
@@ -142,6 +140,48 @@ def narrow(text: str | None, field: Field) -> tuple[str | None, bool]:
     return (value.strip() or None), True
 
 
+class WebGatherer:
+    """Source type `web` (see sources.SourceType): a gather opens an HTTP
+    client (and a browser, if the source renders pages) for its duration."""
+
+    def __init__(self, settings: Source, site_link: str):
+        self.settings = settings
+        self.site_link = site_link
+
+    def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0) -> Gathered:
+        web, name = self.settings.web, self.settings.name
+        memory = {url: json.loads(text) for url, text in recall(None).items()}
+        with Http.for_source(web, self.site_link) as http, browser_for(web, http) as browser:
+            result = WebSource(self.settings, http, browser).gather(memory, should_stop=should_stop)
+            fetched = http.requests
+        if not result.articles and result.listings and not any("listing_date" in v for v in memory.values()):
+            result.problems.append(Problem(name, web.start[0].url, "this source has published nothing yet: its "
+                                           "item or link selector finds no article page", "warning"))
+        if not result.listings and not result.unchanged and result.problems:
+            raise SourceError("no listing page could be fetched: " + "; ".join(
+                f"{p.location}: {p.reason}" for p in result.problems[:3]))
+        return Gathered([Unit(raw.location, raw.location, raws=[raw]) for raw in result.articles],
+                        [(p, p.location) for p in result.problems],
+                        remember={url: memo(values) for url, values in result.remember.items()}, fetched=fetched)
+
+    def read(self, task) -> list[RawArticle]:
+        raise TypeError("a web source's units are fetched by gather")
+
+
+@contextmanager
+def browser_for(web, http):
+    """A headless browser for a source that renders its pages (else None)."""
+    if web.render != "browser" and (web.article is None or web.article.render != "browser"):
+        yield None
+        return
+    from .browser import Browser
+    browser = Browser(http)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
 class WebSource:
     def __init__(self, settings: Source, http: Http, browser=None):
         self.should_stop = lambda: False
@@ -155,11 +195,11 @@ class WebSource:
         self.missed: dict[str, str] = {}           # field -> a URL where its pattern found nothing
         self.first_pages: list[bool] = []          # did next_page find a link on each first listing page?
 
-    def gather(self, memory: dict[str, dict], should_stop=None) -> Gathered:
+    def gather(self, memory: dict[str, dict], should_stop=None) -> Fetched:
         """What the listings (and article pages) hold now. `should_stop()`
         ends it early between pages: what was not fetched is fetched next time."""
         self.should_stop = should_stop or (lambda: False)
-        out = Gathered()
+        out = Fetched()
         candidates: list[Candidate] = []
         seen: set[str] = set()
         for start in self.web.start:
@@ -235,7 +275,7 @@ class WebSource:
             self.missed.setdefault(f.select, url)
         return value
 
-    def _listing(self, url: str, category: str | None, memory, out: Gathered, seen: set[str]) -> list[Candidate]:
+    def _listing(self, url: str, category: str | None, memory, out: Fetched, seen: set[str]) -> list[Candidate]:
         found: list[Candidate] = []
         visited: set[str] = set()
         numbered = page_urls(url, self.web.page_url, self.web.page_param, self.web.page_from)
