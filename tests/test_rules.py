@@ -2,7 +2,81 @@
 
 from __future__ import annotations
 
-from feedpub.regenerate import missing_archive_pages
+from dataclasses import replace
+
+from feedpub.plan import Snapshot, folders_to_list, missing_archive_pages, plan
+from feedpub.render.layout import Channel
+
+ALL = Channel(None, "", (), "", None)
+NEWS = Channel(1, "物流資訊", ("物流資訊",), "wu-liu-zi-xun", "")
+PORTS = Channel(2, "物流資訊/港口航運", ("物流資訊", "港口航運"), "wu-liu-zi-xun/gang-kou-hang-yun", "wu-liu-zi-xun")
+LAWS = Channel(3, "政策法規", ("政策法規",), "zheng-ce-fa-gui", "")
+CHANNELS = (ALL, NEWS, PORTS, LAWS)
+
+
+def on_disk(closed: dict) -> dict:
+    """Every current feed file, and every closed archive page, present."""
+    present = {}
+    for ch in CHANNELS:
+        present[ch.folder] = frozenset({"rss.xml", "atom.xml", "index.html"})
+        pages = closed.get(ch.category_pk, 0)
+        if pages:
+            present[ch.archive("rss", 1).rpartition("/")[0]] = frozenset(
+                f"{n}.{fmt}.xml" for n in range(1, pages + 1) for fmt in ("rss", "atom"))
+    return present
+
+
+def snapshot(**changes) -> Snapshot:
+    closed = {None: 4, 1: 2, 2: 1, 3: 0}
+    return replace(Snapshot(changed_categories=frozenset(), changed_articles=frozenset(), foreign_pending=False,
+                            fingerprint="f1", published_fingerprint="f1", channels=CHANNELS, closed=closed,
+                            has_items=True, formats=("rss", "atom"), variants=(), present=on_disk(closed)),
+                   **changes)
+
+
+def test_a_regeneration_with_nothing_changed_renders_nothing():
+    assert plan(snapshot()).render is False
+
+
+def test_a_changed_category_renders_it_and_the_all_feed_only():
+    p = plan(snapshot(changed_categories=frozenset({"物流資訊/港口航運", "物流資訊"}), changed_articles=frozenset({9, 7})))
+    assert p.render and not p.everything
+    assert p.channels == (ALL, NEWS, PORTS) and p.article_pages == (7, 9) and p.archive_pages == ()
+    assert p.index == CHANNELS
+
+
+def test_everything_is_rendered_when_changes_are_unknown_or_another_run_died_or_the_layout_changed():
+    for why in (dict(changed_categories=None), dict(changed_articles=None), dict(foreign_pending=True),
+                dict(published_fingerprint="f0"), dict(published_fingerprint=None)):
+        p = plan(snapshot(**why))
+        assert p.everything and p.channels == CHANNELS and p.article_pages is None, why
+
+
+def test_a_missing_current_feed_renders_everything():
+    present = dict(snapshot().present)
+    present[LAWS.folder] = frozenset({"rss.xml"})                          # atom.xml removed by hand
+    assert plan(snapshot(present=present)).everything
+
+
+def test_closed_archive_pages_missing_on_disk_are_written_and_only_those():
+    present = dict(snapshot().present)
+    present["archive"] = frozenset({"1.rss.xml", "1.atom.xml", "3.rss.xml", "3.atom.xml", "4.rss.xml"})
+    p = plan(snapshot(present=present, changed_categories=None))
+    assert p.archive_pages == ((ALL, 4), (ALL, 2))                        # 4 lacks Atom, 2 was deleted
+    # a channel not rendered this time is not looked at
+    p = plan(snapshot(present=present, changed_categories=frozenset({"政策法規"}), changed_articles=frozenset({1})))
+    assert p.channels == (ALL, LAWS) and p.archive_pages == ((ALL, 4), (ALL, 2))
+
+
+def test_an_empty_store_renders_the_all_feed_alone():
+    p = plan(snapshot(has_items=False, changed_categories=None))
+    assert p.channels == (ALL,) and p.index == (ALL,)
+
+
+def test_the_plan_lists_each_channel_folder_and_the_archives_of_those_with_closed_pages():
+    assert folders_to_list(CHANNELS, {None: 4, 1: 2, 2: 0}) == [
+        "", "archive", "wu-liu-zi-xun", "wu-liu-zi-xun/archive", "wu-liu-zi-xun/gang-kou-hang-yun",
+        "zheng-ce-fa-gui"]
 
 
 def test_missing_archive_pages_are_every_closed_page_not_on_disk():

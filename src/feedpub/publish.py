@@ -51,6 +51,18 @@ def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
     return True
 
 
+def listing(root: Path, folders) -> dict[str, frozenset[str]]:
+    """The names in these folders of the output (relative; "" is the root),
+    for a regeneration to plan with; a folder that does not exist is empty."""
+    out = {}
+    for folder in folders:
+        try:
+            out[folder] = frozenset(os.listdir(root / folder if folder else root))
+        except OSError:
+            out[folder] = frozenset()
+    return out
+
+
 def make_folder(folder: Path) -> None:
     """mkdir -p, failing with a PublishError that names the folder and why."""
     try:
@@ -112,10 +124,11 @@ class Batch:
         self._made: set[Path] = set()
         self.written = self.unchanged = 0
 
-    def write(self, rel: str, data: bytes) -> bool:
-        """Queue `data` for root/rel unless the file already holds it."""
+    def write(self, rel: str, data: bytes, *, once: bool = False) -> bool:
+        """Queue `data` for root/rel unless the file already holds it (with
+        `once`, unless the file exists at all: a page that never changes)."""
         target = self._target(rel)
-        if _holds(target, data):
+        if (once and target.exists()) or _holds(target, data):
             self.unchanged += 1
             return False
         if target.parent not in self._made:

@@ -22,6 +22,7 @@ from dateutil import tz
 from . import __version__, publish
 from .config import Settings
 from .normalize.categories import key_of
+from .plan import Snapshot, folders_to_list, plan
 from .render import feeds as render_feeds
 from .render import pages, stylesheet
 from .render.layout import ARCHIVE_FORMATS, FORMATS, OPML_FILES, Channel, absolute, channels, with_variant
@@ -76,7 +77,6 @@ class _Run:
         self._places: dict | None = None
         self._own: set[int] | None = None
         self.batch: publish.Batch | None = None
-        self._archive_todo: list = []            # (channel, page) of closed pages still to write
         self.progress = Unwatched()
 
     def counts(self) -> dict:
@@ -97,10 +97,7 @@ class _Run:
 
     def put(self, rel: str, data: bytes, *, once: bool = False) -> bool:
         """Write if different (or, for immutable archive pages, only if absent)."""
-        if once and (self.out / rel).exists():
-            self.result.unchanged += 1
-            return False
-        if self.batch.write(rel, data):
+        if self.batch.write(rel, data, once=once):
             self.result.written += 1
             self.progress.advance("written")
             return True
@@ -126,29 +123,31 @@ class _Run:
         foreign_pending = bool(pending - {token})          # a crashed or failed run's changes
         quiet = changed_categories is not None and changed_articles is not None \
             and not changed_categories and not changed_articles
-        if quiet and not foreign_pending and self.store.get_meta(CONFIG_FINGERPRINT) == config \
-                and all((self.out / f).exists() for f in (FORMATS[f] for f in self.formats)):
+        if quiet and not foreign_pending and self.store.get_meta(CONFIG_FINGERPRINT) == config and \
+                {FORMATS[f] for f in self.formats} <= publish.listing(self.out, [""])[""]:
             return self.result                   # a quiet tick: costs a few reads, whatever the archive
         self.store.place_items()
         self._load_channels()
         fingerprint = self._fingerprint(config)
-        everything = changed_categories is None or changed_articles is None or foreign_pending \
-            or self.store.get_meta(FINGERPRINT) != fingerprint \
-            or not all((self.out / c.file(f)).exists() for c in self.chans for f in self.formats)
-        if not everything and quiet:
+        closed = {ch.category_pk: self.closed(ch) for ch in self.chans}
+        todo = plan(Snapshot(
+            changed_categories=None if changed_categories is None else frozenset(changed_categories),
+            changed_articles=None if changed_articles is None else frozenset(changed_articles),
+            foreign_pending=foreign_pending, fingerprint=fingerprint,
+            published_fingerprint=self.store.get_meta(FINGERPRINT), channels=tuple(self.chans), closed=closed,
+            has_items=bool(self.counts()[None]), formats=tuple(self.formats), variants=tuple(self.variants),
+            present=publish.listing(self.out, folders_to_list(self.chans, closed))))
+        if not todo.render:
             return self.result
-        chans = self.chans if self.counts()[None] else self.chans[:1]
         with publish.Batch(self.out) as self.batch:
             # What a feed links to first (article pages, its newest archive page):
             # the Batch renames in the order written, so no link points at a missing file.
-            self._spread("_article_pages", self.store.page_pks() if everything else sorted(changed_articles))
-            todo = [ch for ch in chans if everything or ch.category_pk is None or ch.key in changed_categories]
-            for ch in todo:
-                self._archives(ch, self.closed(ch))
-            self._write_archives()
-            for ch in todo:
+            self._spread("_article_pages", self.store.page_pks() if todo.article_pages is None
+                         else list(todo.article_pages))
+            self._write_archives(todo.archive_pages)
+            for ch in todo.channels:
                 self._channel(ch)
-            self._index(chans)
+            self._index(list(todo.index))
             if self.settings.output.stylesheet:
                 self.put("feed.xsl", stylesheet.xsl())
         self.store.set_meta(FINGERPRINT, fingerprint)
@@ -266,19 +265,7 @@ class _Run:
             self.put(ch.opml, pages.opml(self.chans, offered, title=f"{s.site.title}: {ch.display}",
                                          label=self._feed_title, url_of=self.url_of))
 
-    def _archives(self, ch: Channel, closed: int) -> None:
-        """Note the closed pages of a channel that are not on disk: new ones,
-        and any removed by hand (one listing of its archive folder)."""
-        if not closed:
-            return
-        folder = self.out / ch.archive(ARCHIVE_FORMATS[0], 1)
-        try:
-            present = os.listdir(folder.parent)
-        except OSError:
-            present = []
-        self._archive_todo += [(ch, page) for page in missing_archive_pages(closed, present, self.variants)]
-
-    def _write_archives(self) -> None:
+    def _write_archives(self, todo) -> None:
         """Closed pages are written once and never again (caches keep them forever).
 
         An item is on a page of its category, of each parent and of the
@@ -291,7 +278,7 @@ class _Run:
         size = self.settings.output.archive_page_size
         orders: dict = {}
         jobs = []
-        for ch, page in self._archive_todo:
+        for ch, page in todo:
             if ch.category_pk not in orders:
                 placed = self.store.archive_places(ch.category_pk)
                 orders[ch.category_pk] = ([place for place, _ in placed], [pk for _, pk in placed])
@@ -406,17 +393,6 @@ class Unwatched:
 
     def advance(self, kind: str, n: int = 1, total: int | None = None) -> None:
         pass
-
-
-def missing_archive_pages(closed: int, present, variants=()) -> list[int]:
-    """The closed pages (1..closed) not on disk in every archive format (and
-    script variant), newest first, given the names in the archive folder.
-    Pages are written once, so only these are rendered; a page deleted by
-    hand is among them."""
-    names = set(present)
-    return [page for page in range(closed, 0, -1)
-            if not all(with_variant(f"{page}.{fmt}.xml", v) in names for fmt in ARCHIVE_FORMATS
-                       for v in (None, *variants))]
 
 
 def current_items(unarchived: list, newest: list, max_items: int) -> list:
