@@ -3,13 +3,16 @@ decompressed, redirect elsewhere. Real sockets, for the web source's limits."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+@functools.cache
 def gzip_bomb(size: int) -> bytes:
-    """`size` zero bytes, gzipped (about a thousandth of it), without holding them."""
+    """`size` zero bytes, gzipped (about a thousandth of it), without holding them
+    (made once per test process: compressing 256 MB costs a second)."""
     c = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     block = b"\0" * (1 << 20)
     out = [c.compress(block) for _ in range(size >> 20)]

@@ -93,6 +93,7 @@ def _on_a_terminal(*args) -> str:
     return out.decode("utf-8", "replace")
 
 
+@pytest.mark.slow
 def test_a_long_build_on_a_terminal_shows_its_progress(tmp_path):
     from conftest import make_site
     labels = ("files read", "articles stored", "files written")

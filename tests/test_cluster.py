@@ -10,9 +10,12 @@ import time
 from pathlib import Path
 
 import feedparser
+import pytest
 import sqlalchemy as sa
 
 from conftest import dump, wait_for, make_site
+
+pytestmark = pytest.mark.slow        # real publisher processes, killed and restarted
 
 
 def walk_ids(out: Path, rel: str) -> list[str]:

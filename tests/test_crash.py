@@ -14,8 +14,11 @@ import threading
 from pathlib import Path
 
 import feedparser
+import pytest
 
 from conftest import dump, wait_for
+
+pytestmark = pytest.mark.slow        # real publisher processes, killed and restarted
 
 KILLS = int(os.environ.get("FEEDPUB_KILLS", "5"))
 LIMIT = 3000                     # files that arrive at most (all of them fit in one feed)

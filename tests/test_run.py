@@ -84,6 +84,7 @@ def test_a_watched_folder_publishes_within_2_seconds(site, publisher_for):
         assert time.monotonic() - t0 < 2.0
 
 
+@pytest.mark.slow
 def test_a_slow_copy_is_published_once_whole(site, publisher_for):
     """A copy that pauses between chunks (a slow disk, a network share) is
     read once its writer closes it (inotify's IN_CLOSE_WRITE), never half."""
@@ -121,6 +122,7 @@ def test_a_slow_copy_is_published_once_whole(site, publisher_for):
     assert all(s.articles["updated"] == 0 for s in p.last.values())
 
 
+@pytest.mark.slow
 def test_a_burst_of_1000_files_gives_few_regenerations(site, publisher_for):
     p = publisher_for(every="1h", watch=True)
     wait_for(lambda: p.ticks >= 1)
@@ -233,6 +235,7 @@ def feeds_are_whole(out: Path) -> None:
         assert not parsed.bozo, (path, parsed.bozo_exception)
 
 
+@pytest.mark.slow
 def test_sigterm_during_regeneration_finishes_cleanly(site):
     configure(site, every="1h")
     many_articles(site, 1500)
@@ -260,6 +263,7 @@ def test_sigterm_during_regeneration_finishes_cleanly(site):
         assert proc.wait(timeout=10) == 0
 
 
+@pytest.mark.slow
 def test_kill_9_leaves_whole_files_and_the_next_start_carries_on(site):
     configure(site, every="1h")
     many_articles(site, 1500)

@@ -187,6 +187,7 @@ def test_a_client_that_goes_away_is_one_debug_line(site, caplog, capfd):
     assert "Traceback" not in capfd.readouterr().err
 
 
+@pytest.mark.slow
 def test_serve_memory_stays_within_its_cache_budget(site, tmp_path):
     """2,000 distinct 1 MB files served: the server keeps at most [serve]
     cache_size of them (hard links: one megabyte on disk, 2,000 files to it)."""

@@ -92,6 +92,7 @@ def web_config(tmp_path, base, *, extra="", watched: str | None = None, timeout=
     return cfg
 
 
+@pytest.mark.slow
 def test_each_hostile_page_is_one_problem_and_the_good_ones_publish(servers, tmp_path):
     site, base, other = servers
     news = site.pages["/news/"]
@@ -123,6 +124,7 @@ def test_allow_hosts_names_more_hosts(servers, tmp_path):
     assert peak_build(cfg)["new"] == 1 and "/secret" in other.hits
 
 
+@pytest.mark.slow
 def test_a_stuck_source_never_delays_a_watched_folder_nor_a_stop(servers, tmp_path):
     site, base, _ = servers
     site.pages["/news/"] = listing([("/drip", "滴水")])
