@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import textwrap
 import time
+import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import feedparser
 import pytest
+import tomli_w
 
 from feedpub import config
 from feedpub.build import build
@@ -81,13 +82,35 @@ class Site:
                 for p in sorted(self.out.rglob("*")) if p.is_file()}
 
 
+def config_text(site: Site, /, *, source: dict | None = None, more_sources=(), **tables) -> str:
+    """The site's configuration changed as data, not as text: parsed,
+    updated table by table (a key set to None is removed; a list, such as
+    `feeds`, replaces the array of tables), written out by tomli-w.
+    `source` updates the first [[sources]] entry; `more_sources` are added."""
+    data = tomllib.loads(site.config_path.read_text(encoding="utf-8"))
+    data["sources"] += list(more_sources)
+    for name, value in tables.items():
+        if isinstance(value, list):
+            data[name] = value
+        else:
+            data.setdefault(name, {}).update(value)
+    if source:
+        data["sources"][0].update(source)
+    for table in [data.get(name) for name in tables] + [data["sources"][0]]:
+        if isinstance(table, dict):
+            for key in [k for k, v in table.items() if v is None]:
+                del table[key]
+    return tomli_w.dumps(data)
+
+
+def edit_config(site: Site, /, **changes) -> None:
+    """`config_text`, written back to the site's configuration file."""
+    site.config_path.write_text(config_text(site, **changes), encoding="utf-8")
+
+
 def configure(site: Site, **output) -> None:
-    """Set keys of the site's [output] table (lists and numbers as TOML)."""
-    text = site.config_path.read_text()
-    for key, value in output.items():
-        text = re.sub(rf"(?m)^{key} = .*\n", "", text)
-        text = text.replace("[output]\n", f"[output]\n{key} = {json.dumps(value)}\n")
-    site.config_path.write_text(text)
+    """Set keys of the site's [output] table."""
+    edit_config(site, output=output)
 
 
 def peak_build(config_path) -> dict:

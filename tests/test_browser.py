@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 import pytest
 
 from feedpub.serve import FeedServer
-from conftest import dump
+from conftest import configure, dump
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NOTE = "这是一个订阅源"        # the how-to-subscribe note of a zh-CN site
@@ -46,8 +46,7 @@ def browser():
 
 
 def _site(site):
-    text = site.config_path.read_text().replace("[output]\n", "[output]\nmax_items = 2\narchive_page_size = 2\n")
-    site.config_path.write_text(text.replace("max_items = 50\n", ""))
+    configure(site, max_items=2, archive_page_size=2)
     for n in range(1, 6):
         site.write(f"a{n}.txt", dump("首頁 > 物流資訊 > 行業新聞", f"瀏覽器裡的第{n}篇", f"2020/6/{n} 22:46:13", "來處"))
     site.write("b.txt", dump("首頁 > 物流資訊 > 港口航運", "港口的一篇", "2020/6/9 22:46:13", "來處"))

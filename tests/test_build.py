@@ -13,7 +13,7 @@ from lxml import etree
 import pytest
 
 from feedpub.build import open_store
-from conftest import GATHERED, NOW, dump
+from conftest import GATHERED, NOW, configure, dump, edit_config
 
 
 @pytest.fixture
@@ -79,8 +79,7 @@ def test_parent_and_all_feeds_newest_first_and_capped(site):
     assert [e.title for e in parent.entries] == ["標題5", "標題4", "標題3", "標題2", "標題1"]
     assert [e.title for e in site.feed("atom.xml").entries] == ["標題5", "標題4", "標題3", "標題2", "標題1"]
     assert [e.title for e in site.feed("wu-liu-zi-xun/gang-kou-hang-yun/atom.xml").entries] == ["標題4", "標題2"]
-    cfg = site.config_path.read_text().replace("max_items = 50", "max_items = 2")
-    site.config_path.write_text(cfg)
+    configure(site, max_items=2)
     site.build()
     assert [e.title for e in site.feed("rss.xml").entries] == ["標題5", "標題4"]
 
@@ -163,8 +162,7 @@ def test_simplified_and_traditional_breadcrumbs_share_one_feed(site):
 
 
 def test_configured_slug_and_title(site):
-    site.config_path.write_text(site.config_path.read_text() +
-                                '\n[categories."物流资讯/行业新闻"]\nslug = "logistics/industry"\ntitle = "業界新聞"\n')
+    edit_config(site, categories={"物流资讯/行业新闻": {"slug": "logistics/industry", "title": "業界新聞"}})
     site.write("a.txt", dump(HYXW, "標題", "2020/6/1 10:00:00", "來處"))
     site.build()
     assert site.feed("logistics/industry/atom.xml").feed.title == "物流資訊網: 物流資訊 › 業界新聞"
@@ -288,7 +286,7 @@ def test_a_deleted_output_folder_is_regenerated(site):
 def test_a_changed_configuration_rerenders_everything(site):
     site.write("a.txt", dump(HYXW, "甲", "2020/6/1 10:00:00", "來處"))
     site.build()
-    site.config_path.write_text(site.config_path.read_text().replace('title = "物流資訊網"', 'title = "新站名"'))
+    edit_config(site, site={"title": "新站名"})
     s = site.build()
     assert s.files_read == 0 and s.written > 0
     assert site.feed("wu-liu-zi-xun/hang-ye-xin-wen/rss.xml").feed.title == "新站名: 物流資訊 › 行業新聞"

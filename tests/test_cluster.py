@@ -13,7 +13,7 @@ import feedparser
 import pytest
 import sqlalchemy as sa
 
-from conftest import dump, wait_for, make_site
+from conftest import config_text, dump, edit_config, make_site, wait_for
 
 pytestmark = pytest.mark.slow        # real publisher processes, killed and restarted
 
@@ -44,8 +44,7 @@ EXPECTED = (("atom.xml", 1000), ("wu-liu-zi-xun/atom.xml", 667), ("zheng-ce-fa-g
 
 def test_three_publishers_one_killed(tmp_path, pg_url):
     site = make_site(tmp_path, pg_url)
-    text = site.config_path.read_text().replace('path = "inbox"\n', 'path = "inbox"\nevery = "0.5s"\njitter = "0s"\n')
-    site.config_path.write_text(text.replace("max_items = 50", "max_items = 50\narchive_page_size = 50"))
+    edit_config(site, source={"every": "0.5s", "jitter": "0s"}, output={"archive_page_size": 50})
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     procs = [subprocess.Popen([sys.executable, "-m", "feedpub", "run", "--config", str(site.config_path)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
@@ -98,8 +97,7 @@ def test_three_publishers_one_killed(tmp_path, pg_url):
 
     # the files the processes wrote are the bytes a fresh single build writes from the store
     rebuilt = tmp_path / "rebuilt"
-    cfg = site.config_path.read_text().replace('dir = "feeds"', f'dir = "{rebuilt}"')
-    (tmp_path / "rebuild.toml").write_text(cfg)
+    (tmp_path / "rebuild.toml").write_text(config_text(site, output={"dir": str(rebuilt)}))
     r = subprocess.run([sys.executable, "-m", "feedpub", "build", "--full", "--config", str(tmp_path / "rebuild.toml")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr

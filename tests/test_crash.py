@@ -16,7 +16,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from conftest import dump, wait_for
+from conftest import dump, edit_config, wait_for
 
 pytestmark = pytest.mark.slow        # real publisher processes, killed and restarted
 
@@ -31,8 +31,7 @@ def start(site):
 
 
 def test_random_kills_while_files_arrive_lose_nothing(site):
-    text = site.config_path.read_text().replace("max_items = 50", f"max_items = {LIMIT}")
-    site.config_path.write_text(text.replace('path = "inbox"\n', 'path = "inbox"\nwatch = true\nevery = "2s"\n'))
+    edit_config(site, output={"max_items": LIMIT}, source={"watch": True, "every": "2s"})
     rnd = random.Random(int(os.environ.get("FEEDPUB_SEED", "17")))
     arrived: list[str] = []
     stop = threading.Event()
@@ -114,8 +113,7 @@ def test_workers_die_with_the_publisher(site):
     """kill -9 of `feedpub run` mid-gather of 1,500 files: its forkserver,
     workers and resource tracker are gone within 2 s, so nothing writes into
     the output folder after it."""
-    site.config_path.write_text(site.config_path.read_text().replace('path = "inbox"\n',
-                                                                      'path = "inbox"\nwatch = true\n'))
+    edit_config(site, source={"watch": True})
     proc = start(site)
     try:
         wait_for(lambda: (site.root / "state" / "status.json").exists(), timeout=60)   # watching now

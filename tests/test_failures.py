@@ -13,7 +13,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from conftest import dump, make_site, peak_build
+from conftest import config_text, configure, dump, make_site, peak_build
 from feedpub.build import build
 
 HYXW = "首頁 > 物流資訊 > 行業新聞"
@@ -26,8 +26,7 @@ def feedpub(site, *args, config=None):
 
 
 def big_feeds(site):
-    text = site.config_path.read_text().replace("max_items = 50", "max_items = 2000")
-    site.config_path.write_text(text)
+    configure(site, max_items=2000)
 
 
 def everything_published(site, titles: set[str]) -> None:
@@ -112,13 +111,10 @@ def test_front_matter_is_bounded(site):
 
 
 def _config(site, tmp_path, *, out=None, store=None) -> Path:
-    text = site.config_path.read_text()
-    if out is not None:
-        text = text.replace('dir = "feeds"', f'dir = "{out}"')
-    if store is not None:
-        text = text.replace('url = "sqlite:///state/feedpub.db"', f'url = "{store}"')
+    text = config_text(site, output={} if out is None else {"dir": str(out)},
+                       store={} if store is None else {"url": store})
     path = tmp_path / f"c{abs(hash((out, store)))}.toml"
-    path.write_text(text)
+    path.write_text(text, encoding="utf-8")
     return path
 
 

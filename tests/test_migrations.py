@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 
@@ -12,7 +11,7 @@ from alembic import command
 
 from feedpub.store.opening import alembic_config
 from feedpub.store.schema import HEAD_REVISION
-from conftest import dump
+from conftest import configure, dump
 
 
 def old_store(url: str) -> None:
@@ -75,8 +74,7 @@ def test_archive_places_of_an_older_store_are_its_pages_on_disk(any_site):
     the pages already on disk were cut in: after `feedpub migrate` a build
     rewrites nothing, and the next pages close where they should."""
     site = any_site
-    text = re.sub(r"(?m)^(max_items|archive_page_size) = .*\n", "", site.config_path.read_text())
-    site.config_path.write_text(text.replace("[output]\n", "[output]\nmax_items = 5\narchive_page_size = 5\n"))
+    configure(site, max_items=5, archive_page_size=5)
     for i in range(17):
         site.write(f"a{i:03d}.txt", dump("首頁 > 物流資訊 > 行業新聞" if i % 3 else "首頁 > 物流資訊 > 港口航運",
                                          f"文章{i:03d}", f"2020/6/{i % 9 + 1} 08:{i:02d}:00", "來處"))

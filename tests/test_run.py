@@ -19,16 +19,13 @@ import pytest
 from feedpub.build import open_store
 from feedpub.scheduler import Publisher
 from feedpub.store import StoreLocked
-from conftest import dump, wait_for
+from conftest import dump, edit_config, wait_for
 
 HYXW = "首頁 > 物流資訊 > 行業新聞"
 
 
 def configure(site, **source_options):
-    text = site.config_path.read_text()
-    extra = "".join(f"{k} = {v!r}\n".replace("'", '"').replace("True", "true").replace("False", "false")
-                    for k, v in source_options.items())
-    site.config_path.write_text(text.replace('path = "inbox"\n', 'path = "inbox"\n' + extra))
+    edit_config(site, source=source_options)
 
 
 def titles(site, rel="rss.xml"):
@@ -164,10 +161,8 @@ def test_a_quiet_tick_rewrites_no_feed(site, publisher_for):
 def test_a_failing_source_does_not_stop_another(site, publisher_for):
     other = site.root / "other"
     other.mkdir()
-    site.config_path.write_text(site.config_path.read_text() +
-                                '\n[[sources]]\nname = "other"\ntype = "folder"\npath = "other"\n'
-                                'every = "0.3s"\njitter = "0s"\n')
-    configure(site, every="0.3s", jitter="0s")
+    edit_config(site, source={"every": "0.3s", "jitter": "0s"}, more_sources=[
+        {"name": "other", "type": "folder", "path": "other", "every": "0.3s", "jitter": "0s"}])
     settings = site.settings()
     other.rmdir()                                     # gone after the configuration was checked
     p = Publisher(settings)

@@ -9,7 +9,7 @@ import email.utils
 import pytest
 
 from feedpub.serve import FeedServer
-from conftest import dump, wait_for
+from conftest import configure, dump, edit_config, wait_for
 
 
 @pytest.fixture
@@ -125,8 +125,7 @@ def test_browsers_get_the_category_page_and_readers_the_feed(served):
 
 
 def test_an_archive_page_sends_a_browser_to_its_category_page(site):
-    text = site.config_path.read_text().replace("max_items = 50\n", "max_items = 2\narchive_page_size = 2\n")
-    site.config_path.write_text(text)
+    configure(site, max_items=2, archive_page_size=2)
     for n in range(1, 6):
         site.write(f"a{n}.txt", dump("首頁 > 物流資訊 > 行業新聞", f"第{n}篇", f"2020/6/{n} 22:46:13", "來處"))
     site.build()
@@ -199,7 +198,7 @@ def test_serve_memory_stays_within_its_cache_budget(site, tmp_path):
     (big / "0.html").write_bytes(os.urandom(1 << 20))
     for n in range(1, 2000):
         os.link(big / "0.html", big / f"{n}.html")
-    site.config_path.write_text(site.config_path.read_text() + '\n[serve]\ncache_size = "32MB"\n')
+    edit_config(site, serve={"cache_size": "32MB"})
     proc = subprocess.Popen([sys.executable, "-m", "feedpub", "serve", "127.0.0.1:0", "--config", str(site.config_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
@@ -241,7 +240,7 @@ def test_metrics_in_the_prometheus_format_when_asked(site):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    site.config_path.write_text(site.config_path.read_text() + "\n[serve]\nmetrics = true\n")
+    edit_config(site, serve={"metrics": True})
     proc, host, port = serve()
     try:
         resp, body = request(host, port, "GET", "/metrics")

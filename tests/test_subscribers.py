@@ -18,7 +18,7 @@ import pytest
 from lxml import etree
 from lxml import html as lxml_html
 
-from conftest import configure, GATHERED, NOW, dump
+from conftest import GATHERED, NOW, configure, dump, edit_config
 from feedpub.normalize import categories
 from feedpub.regenerate import current_items
 from feedpub.serve import FeedServer
@@ -78,12 +78,11 @@ def test_a_category_opml_offers_its_subtree_once(site):
 
 def test_a_real_reader_importing_the_opml_sees_each_article_once(site, tmp_path):
     reader_lib = pytest.importorskip("reader")
-    text = site.config_path.read_text().replace("https://news.example.com/feeds/", "http://127.0.0.1:PORT/")
     titles = _newsroom(site)
     server = FeedServer(site.out, ("127.0.0.1", 0)).start()
     try:
         port = server.httpd.server_address[1]
-        site.config_path.write_text(text.replace("PORT", str(port)))
+        edit_config(site, site={"feeds_url": f"http://127.0.0.1:{port}/"})
         site.build(full=True)
         r = reader_lib.make_reader(str(tmp_path / "reader.sqlite"))
         for o in outlines(site.out / "feeds.opml"):
@@ -177,8 +176,7 @@ def test_authors_in_every_format(site):
     for rel in ("rss.xml", "atom.xml"):
         assert site.feed(rel).entries[0].author == "物流周報"
     assert "<author>" not in (site.out / "rss.xml").read_text()              # RSS <author> must be an address
-    text = site.config_path.read_text().replace("[site]\n", '[site]\nemail = "newsroom@example.com"\n')
-    site.config_path.write_text(text)
+    edit_config(site, site={"email": "newsroom@example.com"})
     site.build(full=True)
     raw = (site.out / "rss.xml").read_text()
     assert "<author>newsroom@example.com (物流周報)</author>" in raw and "dc:creator" not in raw
@@ -314,8 +312,7 @@ def test_a_late_old_item_is_reachable_and_the_current_feed_keeps_its_size(site):
 def test_status_file_lives_beside_the_store(site):
     settings = site.settings()
     assert settings.store.status_file == site.root / "state" / "status.json"
-    text = site.config_path.read_text().replace("[store]\n", '[store]\nstatus_file = "feeds/status.json"\n')
-    site.config_path.write_text(text)
+    edit_config(site, store={"status_file": "feeds/status.json"})
     from feedpub import config
     with pytest.raises(config.ConfigError, match="status_file.*inside the output folder"):
         site.settings()
@@ -352,6 +349,6 @@ def test_a_folder_linked_out_of_the_source_is_refused_even_when_named_by_a_watch
 def test_a_source_folder_that_is_itself_a_link_is_read(site, tmp_path):
     site.write("real.txt", dump(HYXW, "真的文章", "2020/6/2 10:00:00", "來處"))
     (tmp_path / "inbox-link").symlink_to(site.inbox, target_is_directory=True)
-    site.config_path.write_text(site.config_path.read_text().replace('path = "inbox"', 'path = "inbox-link"'))
+    edit_config(site, source={"path": "inbox-link"})
     summary = site.build()
     assert not summary.problems and [e.title for e in site.feed().entries] == ["真的文章"]

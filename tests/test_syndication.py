@@ -14,7 +14,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from conftest import NOW, dump
+from conftest import NOW, configure, dump, edit_config
 from feedpub import regenerate as regenerate_module
 
 HYXW = "首頁 > 物流資訊 > 行業新聞"
@@ -29,14 +29,7 @@ def many(site, n, start=0, crumb=None):
 
 
 def set_output(site, **values):
-    import re
-    text = site.config_path.read_text()
-    for k, v in values.items():
-        line = f"{k} = {json.dumps(v)}"
-        text, n = re.subn(rf"(?m)^{k} = .*$", line, text)
-        if not n:
-            text = text.replace("[output]\n", f"[output]\n{line}\n")
-    site.config_path.write_text(text)
+    configure(site, **values)
 
 
 def instant(struct):
@@ -281,7 +274,7 @@ def hub():
 
 
 def with_hub(site, url):
-    site.config_path.write_text(site.config_path.read_text() + f'\n[websub]\nhubs = ["{url}"]\n')
+    edit_config(site, websub={"hubs": [url]})
 
 
 def run_build(site):
@@ -366,9 +359,8 @@ def test_links_inside_content_are_absolute(site):
 
 
 def test_feed_metadata_readers_show(site):
-    site.config_path.write_text(site.config_path.read_text().replace(
-        'timezone = "Asia/Shanghai"\n', 'timezone = "Asia/Shanghai"\ncopyright = "© 2020 物流資訊網"\n'
-        'icon = "https://news.example.com/favicon.png"\nlogo = "https://news.example.com/logo.png"\n', 1))
+    edit_config(site, site={"copyright": "© 2020 物流資訊網", "icon": "https://news.example.com/favicon.png",
+                            "logo": "https://news.example.com/logo.png"})
     many(site, 2)
     site.build()
     rss, atom = site.feed("rss.xml"), site.feed("atom.xml")

@@ -10,17 +10,11 @@ import sys
 import pytest
 from lxml import etree
 
-from conftest import NOW, dump
+from conftest import NOW, dump, edit_config
 from datetime import timedelta
 
-COLD = """
-[[feeds]]
-slug = "topics/cold-chain"
-title = "冷鏈物流"
-include = ["冷鏈", "冷庫", "/-\\\\d+℃/"]
-exclude = ["廣告"]
-categories = ["物流資訊"]
-"""
+COLD = {"slug": "topics/cold-chain", "title": "冷鏈物流", "include": ["冷鏈", "冷庫", r"/-\d+℃/"],
+        "exclude": ["廣告"], "categories": ["物流資訊"]}
 
 ARTICLES = {   # file: (breadcrumb, title, body, in the cold-chain feed?)
     "trad.txt": ("首頁 > 物流資訊 > 行業新聞", "冷鏈物流骨幹網建設提速", "正文。", True),
@@ -43,7 +37,7 @@ def titles(site, rel):
 
 
 def test_a_filtered_feed_holds_exactly_its_subjects_articles(site):
-    site.config_path.write_text(site.config_path.read_text() + COLD)
+    edit_config(site, feeds=[COLD])
     write_all(site)
     site.build()
     want = {title for _, title, _, inside in ARTICLES.values() if inside}
@@ -61,7 +55,7 @@ def test_a_filtered_feed_holds_exactly_its_subjects_articles(site):
 
 
 def test_a_filtered_feed_is_regenerated_only_when_it_would_change(site):
-    site.config_path.write_text(site.config_path.read_text() + COLD)
+    edit_config(site, feeds=[COLD])
     write_all(site)
     site.build()
     before = {p: p.stat().st_mtime_ns for p in (site.out / "topics").rglob("*") if p.is_file()}
@@ -76,13 +70,12 @@ def test_a_filtered_feed_is_regenerated_only_when_it_would_change(site):
 def test_a_filtered_feed_added_later_holds_the_articles_stored_before(site):
     write_all(site)
     site.build()
-    site.config_path.write_text(site.config_path.read_text() + COLD)
+    edit_config(site, feeds=[COLD])
     s = site.build(now=NOW + timedelta(hours=1))
     assert s.articles["new"] == 0
     assert titles(site, "topics/cold-chain/rss.xml") == {t for _, t, _, inside in ARTICLES.values() if inside}
     # and words changed later refile them
-    site.config_path.write_text(site.config_path.read_text().replace('include = ["冷鏈", "冷庫", "/-\\\\d+℃/"]',
-                                                                     'include = ["冷庫"]'))
+    edit_config(site, feeds=[{**COLD, "include": ["冷庫"]}])
     site.build(now=NOW + timedelta(hours=2))
     assert titles(site, "topics/cold-chain/rss.xml") == {"港口新聞"}
 
@@ -90,19 +83,19 @@ def test_a_filtered_feed_added_later_holds_the_articles_stored_before(site):
 def test_a_slug_that_is_a_categorys_folder_is_a_configuration_error(site):
     write_all(site)
     site.build()
-    site.config_path.write_text(site.config_path.read_text() + COLD.replace("topics/cold-chain", "wu-liu-zi-xun"))
+    edit_config(site, feeds=[{**COLD, "slug": "wu-liu-zi-xun"}])
     r = subprocess.run([sys.executable, "-m", "feedpub", "build", "--config", str(site.config_path)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "wu-liu-zi-xun" in r.stderr and "another slug" in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("bad,message", [
-    ('[[feeds]]\nslug = "x"\ntitle = "X"\ninclude = []\n', "include"),
-    ('[[feeds]]\nslug = "articles"\ntitle = "X"\ninclude = ["a"]\n', "slug"),
-    ('[[feeds]]\nslug = "x"\ntitle = "X"\ninclude = ["/(/"]\n', "regular expression"),
+    ({"slug": "x", "title": "X", "include": []}, "include"),
+    ({"slug": "articles", "title": "X", "include": ["a"]}, "slug"),
+    ({"slug": "x", "title": "X", "include": ["/(/"]}, "regular expression"),
 ])
 def test_bad_filtered_feeds_are_refused(site, bad, message):
     from feedpub import config
-    site.config_path.write_text(site.config_path.read_text() + bad)
+    edit_config(site, feeds=[bad])
     with pytest.raises(config.ConfigError, match=message):
         site.settings()

@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from conftest import GATHERED, dump
+from conftest import GATHERED, configure, dump
 from test_cli import feedpub
 
 SKIPPED = "nothing changed since the last build"
@@ -60,7 +60,7 @@ def test_any_change_a_full_build_would_act_on_runs_it(built, change):
     elif change == "deleted file":
         (site.inbox / "a.txt").unlink()
     elif change == "config":
-        site.config_path.write_text(site.config_path.read_text().replace("max_items = 50", "max_items = 40"))
+        configure(site, max_items=40)
     elif change == "deleted feed":
         (site.out / "rss.xml").unlink()
     elif change == "stray output":
