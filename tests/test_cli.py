@@ -27,6 +27,21 @@ def test_build_then_check(site):
     assert r.returncode == 0, r.stderr
     assert "物流資訊 › 行業新聞  ->  wu-liu-zi-xun/hang-ye-xin-wen/" in r.stdout
     assert "2 article file(s)" in r.stdout
+    assert f"error: {site.inbox / 'bad.json'}: not valid JSON" in r.stdout and "problems: 1" in r.stdout
+
+
+def test_check_reports_what_build_reports(site):
+    """`feedpub check` reads through the same gather as `build` (the same
+    options, the same folder scan), so it names the same problems."""
+    site.write("a.txt", dump("首頁 > 物流資訊 > 行業新聞", "標題", "2020/6/1 22:46:13", "來處"))
+    (site.inbox / "gone.txt").symlink_to(site.inbox / "nowhere.txt")      # a link that leads nowhere
+    site.write("b.txt", dump("首頁 > 物流資訊 > 行業新聞", "", "2020/6/1 22:46:13", "來處"))   # no title
+    built = feedpub("build", "--config", str(site.config_path))
+    checked = feedpub("check", "--config", str(site.config_path))
+    assert checked.returncode == 0, checked.stderr
+    for name in ("gone.txt", "b.txt"):
+        assert name in built.stderr and name in checked.stdout, (name, built.stderr, checked.stdout)
+    assert "problems: 2" in checked.stdout
 
 
 @pytest.mark.parametrize("edit,message", [

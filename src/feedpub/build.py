@@ -208,6 +208,15 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
     summary.problems.extend(p for p, _ in found.problems)
 
 
+def preview(settings: Settings, source_settings, *, now: datetime) -> tuple:
+    """What a gather of a source would find and make of it, read and
+    normalized exactly as `gather` does, as if nothing had been seen before,
+    with nothing stored (`feedpub check`): (the source, Gathered, its reads)."""
+    source = source_type(source_settings.type)(source_settings, settings.site.link)
+    found = source.gather(lambda keys=None: {})
+    return source, found, _read_units(settings, now, source_settings, found.units)
+
+
 BATCH = 500          # units read, normalized and stored together (one savepoint, a few INSERTs)
 
 

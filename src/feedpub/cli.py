@@ -190,11 +190,11 @@ def _check(settings: config.Settings) -> int:
     from collections import Counter
     from datetime import datetime, timezone
 
+    from .build import preview
     from .identity import path_slugs
-    from .normalize import categories as cat_rules, normalize
+    from .normalize import categories as cat_rules
     from .publish import output_problem
-    from .sources import SourceError
-    from .sources.folder import FolderSource
+    from .sources import SourceError, source_type
     from .store import StoreError, probe
 
     print(f"configuration {settings.path}: OK")
@@ -214,29 +214,26 @@ def _check(settings: config.Settings) -> int:
     tally: Counter = Counter()
     shown: dict[str, tuple[str, str]] = {}
     for src in settings.sources:
-        if src.type == "web":
-            print(f"source {src.name!r}: web, {len(src.web.start)} listing page(s) "
-                  f"(`feedpub try {src.name}` fetches them once)")
+        source = source_type(src.type)(src, settings.site.link)
+        if not source.local:                   # fetching or querying is for `build` (and `try`)
+            print(f"source {src.name!r}: {source.describe()}")
             continue
-        if src.type == "sql":
-            print(f"source {src.name!r}: sql query on {src.sql.url.split('@')[-1]}")
+        try:
+            source, found, reads = preview(settings, src, now=now)
+        except SourceError as exc:
+            print(f"source {src.name!r}: {source.describe()}\n  problem: {exc}")
+            problems += 1
             continue
-        source = FolderSource(src)
-        files = source.scan()
-        print(f"source {src.name!r}: {src.type} {src.path}, {len(files)} article file(s), zone {src.timezone}")
-        for state in files:
-            try:
-                raws = source.read(state)
-            except SourceError as exc:
-                print(f"  problem: {src.path / state.location}: {exc}")
+        print(f"source {src.name!r}: {source.describe()}: {len(found.units)} article file(s)")
+        for p, where in found.problems:
+            print(f"  {p.severity}: {where}: {p.reason}")
+            problems += 1
+        for read in reads:
+            for p in read.problems:
+                print(f"  {p.severity}: {read.where}: {p.reason}")
                 problems += 1
-                continue
-            for raw in raws:
-                article, probs = normalize(raw, now=now)
-                for p in probs:
-                    print(f"  {p.severity}: {src.path / state.location}: {p.reason}")
-                    problems += 1
-                for path in article.categories if article else ():
+            for article in read.articles:
+                for path in article.categories:
                     for prefix in path.prefixes():
                         tally[prefix.key] += 1
                         shown.setdefault(prefix.key, (" › ".join(prefix.levels), "/".join(path_slugs(prefix.key))))

@@ -50,8 +50,13 @@ Recall = Callable[[list[str] | None], dict[str, str]]
 
 
 class SourceType(Protocol):
+    local: bool     # gathering reads only this machine's files (`feedpub check` may do it)
+
     def __init__(self, settings, site_link: str) -> None:
         """`settings` is the source's [[sources]] entry (config.Source)."""
+
+    def describe(self) -> str:
+        """One line for `feedpub check`: what and where the source is."""
 
     def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0) -> Gathered:
         """What is new or changed since what `recall` says was seen. `only`

@@ -68,11 +68,16 @@ def readable_name(name: str) -> str:
 class FolderSource:
     """Source type `folder` (see sources.SourceType)."""
 
+    local = True
+
     def __init__(self, settings: Source, site_link: str = ""):
         self.settings = settings
         self.root = settings.path
         self.problems: list[tuple[str, str]] = []   # (location, reason) met by the last scan
         self._real_root: str | None = None
+
+    def describe(self) -> str:
+        return f"folder {self.root} (zone {self.settings.timezone})"
 
     def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0) -> Gathered:
         """The files new or changed since they were read: all of the folder's,

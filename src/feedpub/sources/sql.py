@@ -59,6 +59,8 @@ class SqlSource:
     """Source type `sql` (see sources.SourceType): its memory is one key,
     "since", the newest `published` value its query returned."""
 
+    local = False
+
     def __init__(self, settings: Source, site_link: str = ""):
         self.settings = settings
         self.sql = settings.sql
@@ -74,6 +76,9 @@ class SqlSource:
         else:
             args = {}
         return sa.create_engine(url, connect_args=args, pool_pre_ping=True)
+
+    def describe(self) -> str:
+        return f"sql query on {self.sql.url.split('@')[-1]}"
 
     def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0) -> Gathered:
         articles, since = self.query(recall(["since"]).get("since"))

@@ -144,9 +144,15 @@ class WebGatherer:
     """Source type `web` (see sources.SourceType): a gather opens an HTTP
     client (and a browser, if the source renders pages) for its duration."""
 
+    local = False
+
     def __init__(self, settings: Source, site_link: str):
         self.settings = settings
         self.site_link = site_link
+
+    def describe(self) -> str:
+        return (f"web, {len(self.settings.web.start)} listing page(s) "
+                f"(`feedpub try {self.settings.name}` fetches them once)")
 
     def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0) -> Gathered:
         web, name = self.settings.web, self.settings.name
