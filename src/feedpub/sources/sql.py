@@ -19,9 +19,6 @@ from ..config import Source
 from ..model import RawArticle
 from . import Gathered, Recall, SourceError, Unit
 
-FIELDS = ("id", "title", "body", "category", "published", "updated", "link", "author", "source", "summary")
-
-
 def _text(value) -> str | None:
     """A database value as the string normalize reads."""
     if value is None:
