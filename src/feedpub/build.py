@@ -26,6 +26,7 @@ from .identity import learn_slugs, slug
 from .model import Article, Problem
 from .normalize import normalize
 from .regenerate import Unwatched, regenerate
+from .report import build_line
 from .sources import SourceError, source_type
 from .store import Store, StoreError, id_authority
 from .workers import cores, pool as worker_pool
@@ -61,10 +62,9 @@ class Summary:
 
     def line(self) -> str:
         a = self.articles
-        return (f"{self.sources} source(s); articles: {a['new']} new, {a['updated']} updated, "
-                f"{a['unchanged']} unchanged ({self.files_read} file(s) or page(s) read, {self.files_skipped} unchanged "
-                f"file(s) skipped); problems: {self.errors} error(s), {self.warnings} warning(s); "
-                f"files: {self.written} written, {self.unchanged} unchanged")
+        return build_line(sources=self.sources, new=a["new"], updated=a["updated"], unchanged=a["unchanged"],
+                          read=self.files_read, skipped=self.files_skipped, errors=self.errors,
+                          warnings=self.warnings, written=self.written, files_unchanged=self.unchanged)
 
 
 def open_store(settings: Settings) -> Store:

@@ -135,10 +135,9 @@ def _nothing_new(settings: config.Settings, args) -> bool:
     if known is None:
         return False
     unchanged.record(settings, known, started, time.monotonic())
-    n = len(settings.sources)
-    print(f"{n} source(s); articles: 0 new, 0 updated, 0 unchanged (0 file(s) or page(s) read, "
-          f"{known['files']} unchanged file(s) skipped); problems: 0 error(s), 0 warning(s); "
-          f"files: 0 written, 0 unchanged (nothing changed since the last build)")
+    from .report import build_line
+    print(build_line(sources=len(settings.sources), skipped=known["files"])
+          + " (nothing changed since the last build)")
     print(f"feeds in {settings.output.dir}")
     return True
 
