@@ -55,3 +55,4 @@ def test_every_source_type_the_configuration_accepts_has_one_class_of_one_shape(
         assert list(inspect.signature(cls.gather).parameters) == \
             list(inspect.signature(SourceType.gather).parameters), kind        # called by keyword
         assert len(inspect.signature(cls.read).parameters) == 2, kind         # self, the unit's task
+        assert callable(cls.where) and callable(cls.memo) and isinstance(cls.local, bool), kind

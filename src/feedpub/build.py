@@ -298,12 +298,13 @@ def _read_chunk(settings: Settings, now: datetime, source_settings, units: list)
 
 
 def _read_unit(settings: Settings, now: datetime, source, unit) -> _Read:
+    where = source.where(unit.location)
     if unit.raws is not None:
-        read = _read(settings, now, source.settings.name, unit.location, unit.where, lambda: unit.raws)
+        read = _read(settings, now, source.settings.name, unit.location, where, lambda: unit.raws)
     else:
-        read = _read(settings, now, source.settings.name, unit.location, unit.where, lambda: source.read(unit.task))
+        read = _read(settings, now, source.settings.name, unit.location, where, lambda: source.read(unit.task))
         read.fetched = True
-    read.memo = unit.memo
+    read.memo = source.memo(unit)
     return read
 
 

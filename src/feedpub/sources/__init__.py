@@ -21,16 +21,16 @@ class SourceError(Exception):
     """One file, page or query could not be read; the message says why."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Unit:
     """One file, page or row: read, normalized and stored together; its
-    problems are recorded under its location."""
+    problems are recorded under its location. Small (a cold gather of a
+    large folder holds one per file): how messages name it and what is
+    remembered of it are the source type's `where` and `memo`."""
 
     location: str
-    where: str                               # how messages name it (a file's path)
     raws: list[RawArticle] | None = None     # read already (a page, a row); else the type's `read(task)` reads it
     task: object = None                      # what `read` needs (a folder's FileState): sent to worker processes
-    memo: str | None = None                  # remembered under `location` once it was usable
 
 
 @dataclass
@@ -66,6 +66,12 @@ class SourceType(Protocol):
 
     def read(self, task) -> list[RawArticle]:
         """Read a Unit's task (in a worker process, when there are many)."""
+
+    def where(self, location: str) -> str:
+        """How messages name a unit (a file's whole path)."""
+
+    def memo(self, unit: Unit) -> str | None:
+        """What to remember of a unit once it was usable (None: nothing)."""
 
 
 TYPES = {"folder": "folder:FolderSource", "web": "web:WebGatherer", "sql": "sql:SqlSource"}

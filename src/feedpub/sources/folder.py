@@ -105,8 +105,14 @@ class FolderSource:
             time.sleep(settle)
             files, growing = self.settled(files)
             found.deferred.extend(growing)
-        found.units = [Unit(s.location, str(self.root / s.location), task=s, memo=s.memo) for s in files]
+        found.units = [Unit(s.location, task=s) for s in files]
         return found
+
+    def where(self, location: str) -> str:
+        return str(self.root / location)
+
+    def memo(self, unit: Unit) -> str | None:
+        return unit.task.memo
 
     def scan(self) -> list[FileState]:
         """Every article file below the folder, in a stable order.

@@ -79,12 +79,17 @@ class SqlSource:
 
     def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0) -> Gathered:
         articles, since = self.query(recall(["since"]).get("since"))
-        name = self.settings.name
-        return Gathered([Unit(raw.location, f"{name}: {raw.location}", raws=[raw]) for raw in articles],
+        return Gathered([Unit(raw.location, raws=[raw]) for raw in articles],
                         remember={"since": since} if since else {}, fetched=len(articles))
 
     def read(self, task) -> list[RawArticle]:
         raise TypeError("an SQL source's units are fetched by gather")
+
+    def where(self, location: str) -> str:
+        return f"{self.settings.name}: {location}"
+
+    def memo(self, unit: Unit) -> str | None:
+        return None                      # its one memory is "since", in Gathered.remember
 
     def query(self, since_text: str | None) -> tuple[list[RawArticle], str | None]:
         """Rows newer than `since` -> RawArticles, and the new `since`."""

@@ -166,12 +166,18 @@ class WebGatherer:
         if not result.listings and not result.unchanged and result.problems:
             raise SourceError("no listing page could be fetched: " + "; ".join(
                 f"{p.location}: {p.reason}" for p in result.problems[:3]))
-        return Gathered([Unit(raw.location, raw.location, raws=[raw]) for raw in result.articles],
+        return Gathered([Unit(raw.location, raws=[raw]) for raw in result.articles],
                         [(p, p.location) for p in result.problems],
                         remember={url: memo(values) for url, values in result.remember.items()}, fetched=fetched)
 
     def read(self, task) -> list[RawArticle]:
         raise TypeError("a web source's units are fetched by gather")
+
+    def where(self, location: str) -> str:
+        return location
+
+    def memo(self, unit: Unit) -> str | None:
+        return None                      # what it remembers is per URL, in Gathered.remember
 
 
 @contextmanager
