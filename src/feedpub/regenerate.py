@@ -276,17 +276,18 @@ class _Run:
         when a first build spreads them over the cores).
         """
         size = self.settings.output.archive_page_size
-        orders: dict = {}
-        jobs = []
+        order = None                    # (category pk, places, pks): one channel's at a time, the plan
+        jobs = []                       # lists each channel's pages together
         for ch, page in todo:
-            if ch.category_pk not in orders:
+            if order is None or order[0] != ch.category_pk:
                 placed = self.store.archive_places(ch.category_pk)
-                orders[ch.category_pk] = ([place for place, _ in placed], [pk for _, pk in placed])
-            places, pks = orders[ch.category_pk]
+                order = (ch.category_pk, [place for place, _ in placed], [pk for _, pk in placed])
+                del placed
+            _, places, pks = order
             pks = pks[bisect_left(places, (page - 1) * size):bisect_left(places, page * size)]
             jobs.append((max(pks, default=-1), ch.folder, page, pks))
+        order = None
         jobs.sort(key=lambda job: job[:3])
-        orders.clear()
         self._spread("_render_archives", jobs)
 
     def _render_archives(self, jobs: list) -> None:
