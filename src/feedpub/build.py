@@ -181,7 +181,7 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
     summary.progress.advance("read", 0, total=len(found.units))
     with store.transaction() as tx:
         stale = tx.problem_locations(name)
-    reads = _read_units(settings, now, source_settings, found.units)
+    reads = _read_units(settings, now, source, found.units)
     stopped = False
     try:
         batch: list[_Read] = []
@@ -198,23 +198,23 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
         reads.close()                   # stops the workers if the gather ended early
     # The source's own problems, and its memory once every unit is stored (a
     # crash or a stop before then makes the next gather read them again).
-    with store.transaction() as tx:
-        for p, _ in found.problems:
-            tx.record_problem(p, now)
-        if not stopped:
-            tx.remember(name, found.remember)
+    remember = {} if stopped else found.remember
+    if found.problems or remember:
+        with store.transaction() as tx:
+            for p, _ in found.problems:
+                tx.record_problem(p, now)
+            tx.remember(name, remember)
     for p, where in found.problems:
         _report(p, where)
     summary.problems.extend(p for p, _ in found.problems)
 
 
-def preview(settings: Settings, source_settings, *, now: datetime) -> tuple:
-    """What a gather of a source would find and make of it, read and
-    normalized exactly as `gather` does, as if nothing had been seen before,
-    with nothing stored (`feedpub check`): (the source, Gathered, its reads)."""
-    source = source_type(source_settings.type)(source_settings, settings.site.link)
+def preview(settings: Settings, source, *, now: datetime) -> tuple:
+    """What a gather of a source (a SourceType) would find and make of it,
+    read and normalized exactly as `gather` does, as if nothing had been seen
+    before, with nothing stored (`feedpub check`): (Gathered, its reads)."""
     found = source.gather(lambda keys=None: {})
-    return source, found, _read_units(settings, now, source_settings, found.units)
+    return found, _read_units(settings, now, source, found.units)
 
 
 BATCH = 500          # units read, normalized and stored together (one savepoint, a few INSERTs)
@@ -250,12 +250,11 @@ PARALLEL_MIN = 400      # files: below this, starting workers costs more than th
 CHUNK = 100             # files per task sent to a worker
 
 
-def _read_units(settings: Settings, now: datetime, source_settings, units: list) -> Iterator[_Read]:
+def _read_units(settings: Settings, now: datetime, source, units: list) -> Iterator[_Read]:
     """Read and normalize units, in order; on every core when there are many
     files to read (parsing is pure CPU work: Markdown, sanitizing, folding, dates)."""
     workers = cores()
     if workers < 2 or len(units) < PARALLEL_MIN or all(u.raws is not None for u in units):
-        source = source_type(source_settings.type)(source_settings, settings.site.link)
         for unit in units:
             yield _read_unit(settings, now, source, unit)
         return
@@ -267,7 +266,7 @@ def _read_units(settings: Settings, now: datetime, source_settings, units: list)
         # A few chunks in flight, not all: parsed articles wait here only until
         # they are stored, so memory stays flat however many files there are.
         for chunk in chunks:
-            pending.append(pool.submit(_read_chunk, settings, now, source_settings, chunk))
+            pending.append(pool.submit(_read_chunk, settings, now, source.settings, chunk))
             if len(pending) > 2 * workers:
                 reads, slugs = pending.popleft().result()
                 done += 1
@@ -280,7 +279,6 @@ def _read_units(settings: Settings, now: datetime, source_settings, units: list)
             yield from reads
     except BrokenProcessPool as exc:         # a worker died (killed, out of memory): go on without them
         log.warning("parsing workers stopped (%s); reading the rest in this process", exc)
-        source = source_type(source_settings.type)(source_settings, settings.site.link)
         for chunk in chunks[done:]:
             for unit in chunk:
                 yield _read_unit(settings, now, source, unit)

@@ -218,7 +218,7 @@ def _check(settings: config.Settings) -> int:
             print(f"source {src.name!r}: {source.describe()}")
             continue
         try:
-            source, found, reads = preview(settings, src, now=now)
+            found, reads = preview(settings, source, now=now)
         except SourceError as exc:
             print(f"source {src.name!r}: {source.describe()}\n  problem: {exc}")
             problems += 1

@@ -87,7 +87,7 @@ class FolderSource:
         if only is None:
             states = self.scan()
             known = recall(None)
-            problems = [(Problem(self.settings.name, loc, reason), str(self.root / loc)) for loc, reason in self.problems]
+            problems = [(Problem(self.settings.name, loc, reason), self.where(loc)) for loc, reason in self.problems]
         else:
             states = self.stat(only)
             known = recall([s.location for s in states])

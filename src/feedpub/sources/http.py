@@ -97,7 +97,6 @@ class Page:
     date: datetime                 # the server's Date header (else our clock): "now" for relative dates
 
 
-
 def server_date(header: str | None) -> datetime:
     """When the server says it answered (its Date header), else now: what
     relative listing dates (3小時前) count back from."""
@@ -110,6 +109,7 @@ def server_date(header: str | None) -> datetime:
     if date is None or date.tzinfo is None:
         date = datetime.now(timezone.utc)
     return date
+
 
 class Http:
     def __init__(self, *, contact: str, user_agent: str | None = None, timeout: float = 20.0, retries: int = 2,

@@ -19,6 +19,7 @@ from ..config import Source
 from ..model import RawArticle
 from . import Gathered, Recall, SourceError, Unit
 
+
 def _text(value) -> str | None:
     """A database value as the string normalize reads."""
     if value is None:

@@ -43,7 +43,7 @@ def canonical_url(url: str) -> str:
 MEMO_KEYS = ("etag", "last_modified")
 
 
-def memo(values: dict) -> str:
+def url_memo(values: dict) -> str:
     """What the store keeps of a URL between gathers: its validators (a
     listing page) or the date its listing gave (an article)."""
     kept = {k: values[k] for k in MEMO_KEYS if values.get(k) is not None}
@@ -168,7 +168,7 @@ class WebGatherer:
                 f"{p.location}: {p.reason}" for p in result.problems[:3]))
         return Gathered([Unit(raw.location, raws=[raw]) for raw in result.articles],
                         [(p, p.location) for p in result.problems],
-                        remember={url: memo(values) for url, values in result.remember.items()}, fetched=fetched)
+                        remember={url: url_memo(values) for url, values in result.remember.items()}, fetched=fetched)
 
     def read(self, task) -> list[RawArticle]:
         raise TypeError("a web source's units are fetched by gather")
