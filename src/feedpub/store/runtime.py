@@ -18,8 +18,6 @@ from .errors import StoreLocked
 from .schema import gathers, meta, processes
 from .sql import insert_or_nothing
 
-
-PENDING = PENDING_META
 REGENERATIONS = "regenerations"  # meta: the last regeneration that wrote files, and totals (JSON)
 
 
@@ -53,7 +51,7 @@ class RuntimeState:
     def pending(self) -> set[str]:
         """The tokens of the gathers that stored changes no regeneration has
         published yet (a crash or a failed publish leaves its token here)."""
-        return set((self.get_meta(PENDING) or "").split())
+        return set((self.get_meta(PENDING_META) or "").split())
 
     def published(self, tokens: set[str]) -> None:
         """A regeneration published what these gathers stored: forget them,
@@ -62,7 +60,7 @@ class RuntimeState:
             return
         with self.engine.begin() as conn:
             for token in sorted(tokens):
-                conn.execute(meta.update().where(meta.c.name == PENDING)     # as feedpub < 0.2 wrote it: alone
+                conn.execute(meta.update().where(meta.c.name == PENDING_META)     # as feedpub < 0.2 wrote it: alone
                              .values(value=sa.func.trim(sa.func.replace(" " + meta.c.value, " " + token, ""))))
 
     def heartbeat(self, host: str, pid: int, now: datetime, started: datetime | None = None) -> None:
@@ -131,8 +129,8 @@ class RuntimeWrites:
         """Note that this gather stored changes not yet published. Tokens
         accumulate (one statement, so concurrent gathers cannot lose one):
         a gather after a crash must not hide the crashed one's changes."""
-        insert_or_nothing(self.conn, meta, dict(name=PENDING, value=""), returning=False)
-        self.conn.execute(meta.update().where(meta.c.name == PENDING,
+        insert_or_nothing(self.conn, meta, dict(name=PENDING_META, value=""), returning=False)
+        self.conn.execute(meta.update().where(meta.c.name == PENDING_META,
                                               sa.func.instr(meta.c.value, token) == 0
                                               if self.conn.dialect.name == "sqlite" else
                                               sa.func.strpos(meta.c.value, token) == 0)
