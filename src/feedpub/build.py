@@ -13,7 +13,7 @@ import time
 import traceback
 import uuid
 from collections import Counter, defaultdict, deque
-from contextlib import nullcontext
+from contextlib import contextmanager
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -71,6 +71,25 @@ def open_store(settings: Settings) -> Store:
     return Store(settings.store.url, id_authority=id_authority(settings.site.feeds_url))
 
 
+@contextmanager
+def _render_turn(lock, should_stop) -> Iterator[bool]:
+    """Wait for the render lock, but not past a stop: a stopping publisher
+    takes it for good, and a gather that outlived the stop's grace time must
+    end instead of waiting on it forever (its articles are committed and
+    marked pending, so the next run publishes them)."""
+    if lock is None:
+        yield True
+        return
+    while not lock.acquire(timeout=0.1):
+        if should_stop is not None and should_stop():
+            yield False
+            return
+    try:
+        yield True
+    finally:
+        lock.release()
+
+
 def build(settings: Settings, *, now: datetime | None = None, full: bool = False, store: Store | None = None,
           sources=None, settle: float = 0.0, should_stop=None, only: dict | None = None,
           render_lock=None, hold: dict | None = None, record: bool = False, progress=None) -> Summary:
@@ -123,11 +142,15 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
             summary.changed_categories = None                 # the filtered feeds changed: render them all
         render_started = time.monotonic()
         # One renderer at a time (in this process, and across publishers), newest state wins.
-        with render_lock or nullcontext(), store.advisory_lock("regenerate", wait=True):
-            result = regenerate(settings, store, token=summary.token, progress=summary.progress,
-                                changed_categories=None if full or summary.changed_categories is None
-                                else summary.changed_categories,
-                                changed_articles=None if full else summary.changed_articles)
+        with _render_turn(render_lock, should_stop) as turn:
+            if not turn:                     # stopping: what was stored stays pending for the next run
+                log.info("stopping: the regeneration is left to the next run")
+                return summary
+            with store.advisory_lock("regenerate", wait=True):
+                result = regenerate(settings, store, token=summary.token, progress=summary.progress,
+                                    changed_categories=None if full or summary.changed_categories is None
+                                    else summary.changed_categories,
+                                    changed_articles=None if full else summary.changed_articles)
         summary.written, summary.unchanged = result.written, result.unchanged
         if result.written:
             store.note_regeneration(now, result.written, time.monotonic() - render_started)
