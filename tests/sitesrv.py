@@ -71,7 +71,10 @@ def serve(site: Site):
                 self.send_header("Last-Modified", lm)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass                     # the client gave up (a size limit, a deadline): not the server's error
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
