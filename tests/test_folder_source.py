@@ -123,3 +123,26 @@ def test_unreadable_files_raise_source_error(site):
     assert "empty" in str(got["empty.txt"])
     assert "not valid JSON" in str(got["bad.json"])
     assert "YAML" in str(got["bad.md"])
+
+
+def test_the_fingerprint_walk_lists_what_the_scan_finds(site):
+    """A build with changes takes the folder's files from the nothing-new
+    check's walk instead of walking again: the same files, the same order."""
+    import os
+    from feedpub import unchanged
+    for rel in ("a.txt", "b.md", "sub/deeper/c.json", "sub/d.html", "名 有 空格.txt", "x.TXT",
+                "notes.pdf", "e.txt.part", "~$f.txt", ".hidden.txt", ".git/g.txt", "sub/.cache/h.txt", "noext"):
+        site.write(rel, "x")
+    (site.inbox / os.fsdecode(b"caf\xe9.txt")).write_bytes(b"x")          # a name that is not UTF-8
+    settings = site.settings()
+    listed = {}
+    assert unchanged.inputs(settings, listed) is not None
+    src = FolderSource(settings.sources[0])
+    scanned = src.scan()
+    assert src.listed(listed["inbox"]) == scanned
+    assert [s.location for s in scanned] == ["a.txt", "b.md", "caf\\xe9.txt", "sub/d.html", "sub/deeper/c.json",
+                                             "x.TXT", "名 有 空格.txt"]
+    assert unchanged.inputs(settings) == unchanged.inputs(settings, {})   # keeping the walk changes no fingerprint
+    (site.inbox / "link.txt").symlink_to(site.inbox / "a.txt")
+    listed = {}
+    assert unchanged.inputs(settings, listed) is None and listed == {}       # a link: the build scans itself

@@ -92,7 +92,8 @@ def _render_turn(lock, should_stop) -> Iterator[bool]:
 
 def build(settings: Settings, *, now: datetime | None = None, full: bool = False, store: Store | None = None,
           sources=None, settle: float = 0.0, should_stop=None, only: dict | None = None,
-          render_lock=None, hold: dict | None = None, record: bool = False, progress=None) -> Summary:
+          render_lock=None, hold: dict | None = None, record: bool = False, progress=None,
+          listed: dict | None = None) -> Summary:
     """Gather the sources (all, or those given), then regenerate what changed.
 
     `settle` > 0 defers files still being written (their size or mtime moved
@@ -104,8 +105,10 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
     "written"), for a display. With `record`, each source's run is kept in the store (what `feedpub
     status` shows; the scheduler records its own ticks). `only` maps a folder source's name to the locations to look
     at instead of scanning the folder (a watcher's events), `hold` to those
-    not to read yet (a writer still has them open: deferred). A source that
-    cannot be read at all is reported and skipped.
+    not to read yet (a writer still has them open: deferred), `listed` to
+    its files as a walk just made found them (location, size, mtime_ns):
+    not walked again, and let go of once gathered. A source that cannot be
+    read at all is reported and skipped.
     """
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     own_store = store is None
@@ -119,7 +122,7 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
             try:
                 gather(settings, store, source, now=now, full=full, summary=summary, settle=settle,
                        should_stop=should_stop, only=(only or {}).get(source.name),
-                       hold=(hold or {}).get(source.name))
+                       hold=(hold or {}).get(source.name), listing=(listed or {}).pop(source.name, None))
                 if record:
                     tally = summary.by_source[source.name]
                     store.record_run(source.name, ended=now, duration=time.monotonic() - started,
@@ -190,14 +193,15 @@ def _refile_topics(settings: Settings, store: Store) -> bool:
 
 
 def gather(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
-           summary: Summary, settle: float = 0.0, should_stop=None, only=None, hold=None) -> None:
+           summary: Summary, settle: float = 0.0, should_stop=None, only=None, hold=None,
+           listing=None) -> None:
     """Read what is new or changed in one source into the store: the same
     path for every source type (sources.SourceType)."""
     summary.sources += 1
     name = source_settings.name
     source = source_type(source_settings.type)(source_settings, settings.site.link)
     found = source.gather((lambda keys=None: {}) if full else (lambda keys=None: store.memory(name, keys)),
-                          should_stop=should_stop, only=only, hold=hold, settle=settle)
+                          should_stop=should_stop, only=only, hold=hold, settle=settle, listing=listing)
     summary.files_read += found.fetched
     summary.files_skipped += found.skipped
     summary.deferred.extend(found.deferred)

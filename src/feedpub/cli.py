@@ -111,8 +111,9 @@ def _build(settings: config.Settings, args) -> int:
     publish.remove_stale_temp_files(settings.output.dir)
     display = _Display() if sys.stderr.isatty() and not args.quiet else None
     unchanged.forget(settings)           # until this build has ended cleanly
+    listed, args.listed = args.listed, None   # build lets each folder's listing go once it is gathered
     try:
-        summary = build(settings, full=args.full, record=True, progress=display)
+        summary = build(settings, full=args.full, record=True, progress=display, listed=listed)
     finally:
         if display is not None:
             display.close()
@@ -130,7 +131,8 @@ def _nothing_new(settings: config.Settings, args) -> bool:
     """`feedpub build` when nothing changed since the last clean build: the
     run recorded and the summary printed without loading the pipeline."""
     started = time.monotonic()
-    args.fingerprint = unchanged.inputs(settings) if not args.full else None
+    args.listed = {}                     # the folders as the fingerprint walked them: build need not again
+    args.fingerprint = unchanged.inputs(settings, args.listed) if not args.full else None
     known = unchanged.nothing_to_do(settings, args.fingerprint)
     if known is None:
         return False

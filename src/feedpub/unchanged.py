@@ -37,11 +37,30 @@ class _Unknown(Exception):
     """Something the fingerprint cannot vouch for: build the slow way."""
 
 
-def _tree(root: Path, digest, *, skip_links: bool, only: str = "") -> int:
+class Files:
+    """Every file one fingerprint walk met below a source folder, as
+    (location, size, mtime_ns): what a folder source would list, handed to
+    it so that a build with changes does not walk the folder a second time.
+    Kept as the walk's own lines and turned into tuples only when a build
+    asks (the nothing-new answer, the common one, never does)."""
+
+    def __init__(self):
+        self._folders: list[tuple[str, list[str]]] = []
+
+    def __iter__(self):
+        for rel, lines in self._folders:
+            for line in lines:
+                if line.startswith("f "):
+                    name, size, mtime = line[2:].rsplit(" ", 2)
+                    yield (f"{rel}/{name}" if rel else name, int(size), int(mtime))
+
+
+def _tree(root: Path, digest, *, skip_links: bool, only: str = "", files: Files | None = None) -> int:
     """Feed every file under `root` (path, size, mtime) into `digest`, in a
     fixed order; returns how many. A symbolic link is unknown ground (its
     target may change without any stat here changing) unless skipped.
-    `only`: files whose names end so (the code's *.py, not its caches)."""
+    `only`: files whose names end so (the code's *.py, not its caches);
+    `files` keeps what was met."""
     count = 0
     stack = [""]
     while stack:
@@ -65,6 +84,8 @@ def _tree(root: Path, digest, *, skip_links: bool, only: str = "") -> int:
         except OSError as exc:
             raise _Unknown(str(exc)) from None
         lines.sort()
+        if files is not None:
+            files._folders.append((rel, lines))
         count += len(lines)
         digest.update(f"{rel}\n{chr(10).join(lines)}\n\n".encode("utf-8", "surrogateescape"))
     return count
@@ -84,20 +105,27 @@ def place(settings: Settings) -> Path | None:
     return database.with_name(database.name + ".unchanged") if database else None
 
 
-def inputs(settings: Settings) -> str | None:
+def inputs(settings: Settings, listed: dict[str, Files] | None = None) -> str | None:
     """The fingerprint of what a build reads, taken before it reads it (a
-    file that changes during the build is then seen as changed next time)."""
+    file that changes during the build is then seen as changed next time).
+    `listed` receives, per source, the files walked (only with a fingerprint)."""
     if place(settings) is None:
         return None
     digest = hashlib.sha256(f"{__version__} {sys.version}\n".encode())
+    walked = {}
     try:
         _tree(_CODE, digest, skip_links=True, only=".py")
         digest.update(Path(settings.path).read_bytes())
         for source in settings.sources:
             digest.update(f"source {source.name} {source.path}\n".encode("utf-8", "surrogateescape"))
-            _tree(Path(source.path), digest, skip_links=False)
+            files = Files() if listed is not None else None
+            _tree(Path(source.path), digest, skip_links=False, files=files)
+            if files is not None:
+                walked[source.name] = files
     except (_Unknown, OSError):
         return None
+    if listed is not None:
+        listed.update(walked)
     return digest.hexdigest()
 
 

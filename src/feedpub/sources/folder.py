@@ -79,13 +79,14 @@ class FolderSource:
     def describe(self) -> str:
         return f"folder {self.root} (zone {self.settings.timezone})"
 
-    def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0) -> Gathered:
+    def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0,
+               listing=None) -> Gathered:
         """The files new or changed since they were read: all of the folder's,
         or only those at `only` (a watcher's events); those in `hold` (a
         writer still has them open) and those that move during `settle`
         seconds are left for a later gather."""
         if only is None:
-            states = self.scan()
+            states = self.scan() if listing is None else self.listed(listing)
             known = recall(None)
             problems = [(Problem(self.settings.name, loc, reason), self.where(loc)) for loc, reason in self.problems]
         else:
@@ -151,6 +152,22 @@ class FolderSource:
                 rel = prefix + name
                 shown = readable_name(rel)
                 found.append(FileState(shown, st.st_size, st.st_mtime_ns, "" if shown == rel else rel))
+        found.sort(key=lambda f: f.location)
+        return found
+
+    def listed(self, files) -> list[FileState]:
+        """What `scan` would find, from a walk already made ((location, size,
+        mtime_ns) of every file below the folder, links excluded: the
+        nothing-new check's), with the same filters and order."""
+        self.problems = []
+        exts = self.settings.extensions
+        found = []
+        for rel, size, mtime_ns in files:
+            parts = rel.split("/")
+            if any(p.startswith(".") for p in parts) or not _article_name(parts[-1], exts):
+                continue
+            shown = readable_name(rel)
+            found.append(FileState(shown, size, mtime_ns, "" if shown == rel else rel))
         found.sort(key=lambda f: f.location)
         return found
 

@@ -78,7 +78,8 @@ class SqlSource:
     def describe(self) -> str:
         return f"sql query on {self.sql.url.split('@')[-1]}"
 
-    def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0) -> Gathered:
+    def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0,
+               listing=None) -> Gathered:
         articles, since = self.query(recall(["since"]).get("since"))
         return Gathered([Unit(raw.location, raws=[raw]) for raw in articles],
                         remember={"since": since} if since else {}, fetched=len(articles))

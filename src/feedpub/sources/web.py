@@ -154,7 +154,8 @@ class WebGatherer:
         return (f"web, {len(self.settings.web.start)} listing page(s) "
                 f"(`feedpub try {self.settings.name}` fetches them once)")
 
-    def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0) -> Gathered:
+    def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0,
+               listing=None) -> Gathered:
         web, name = self.settings.web, self.settings.name
         memory = {url: json.loads(text) for url, text in recall(None).items()}
         with Http.for_source(web, self.site_link) as http, browser_for(web, http) as browser:
