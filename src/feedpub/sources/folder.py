@@ -30,9 +30,12 @@ MAX_BYTES = 20 * 1024 * 1024
 
 
 def _article_name(name: str, extensions) -> bool:
-    """A file `scan` and `stat` read: not hidden, not a temporary file, a wanted extension."""
-    return not name.startswith(".") and not _TEMP.match(name) \
-        and os.path.splitext(name)[1].lower() in extensions
+    """A file `scan` and `stat` read: not hidden, a wanted extension, not a
+    temporary file. (Run for every file of the archive on every scan: the
+    extension is cut by hand, as os.path.splitext would for a name that
+    does not start with a dot.)"""
+    dot = name.rfind(".")
+    return dot > 0 and not name.startswith(".") and name[dot:].lower() in extensions and not _TEMP.match(name)
 
 
 @dataclass(frozen=True)
@@ -163,9 +166,8 @@ class FolderSource:
         exts = self.settings.extensions
         found = []
         for rel, size, mtime_ns in files:
-            parts = rel.split("/")
-            if any(p.startswith(".") for p in parts) or not _article_name(parts[-1], exts):
-                continue
+            if rel.startswith(".") or "/." in rel or not _article_name(rel.rpartition("/")[2], exts):
+                continue                                # hidden at any depth, or not an article file
             shown = readable_name(rel)
             found.append(FileState(shown, size, mtime_ns, "" if shown == rel else rel))
         found.sort(key=lambda f: f.location)
