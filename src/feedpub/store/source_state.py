@@ -69,7 +69,9 @@ class SourceState:
         q = sa.select(c.key, c.value).where(c.source == source)
         with self.engine.connect() as conn:
             if keys is None:
-                return dict(conn.execute(q).all())
+                # Rows straight into the dict, with no list of them first (iter():
+                # a Result has keys(), which dict() would take for a mapping's).
+                return dict(iter(conn.execute(q)))
             keys, out = sorted(keys), {}
             for chunk in (keys[i:i + 500] for i in range(0, len(keys), 500)):
                 out.update(conn.execute(q.where(c.key.in_(chunk))).all())
