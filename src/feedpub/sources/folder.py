@@ -47,6 +47,12 @@ class FileState:
     mtime_ns: int
     path: str = ""         # the same as the file system spells it, if its name is not valid UTF-8
 
+    @classmethod
+    def of(cls, rel: str, size: int, mtime_ns: int) -> "FileState":
+        """The state of the file at `rel` as the file system spells it."""
+        shown = readable_name(rel)
+        return cls(shown, size, mtime_ns, "" if shown == rel else rel)
+
     @property
     def on_disk(self) -> str:
         return self.path or self.location
@@ -152,9 +158,7 @@ class FolderSource:
                             f"a symbolic link to {os.readlink(entry.path)!r}, which does not exist"
                         self.problems.append((readable_name(prefix + name), f"{why}: not read"))
                     continue
-                rel = prefix + name
-                shown = readable_name(rel)
-                found.append(FileState(shown, st.st_size, st.st_mtime_ns, "" if shown == rel else rel))
+                found.append(FileState.of(prefix + name, st.st_size, st.st_mtime_ns))
         found.sort(key=lambda f: f.location)
         return found
 
@@ -168,8 +172,7 @@ class FolderSource:
         for rel, size, mtime_ns in files:
             if rel.startswith(".") or "/." in rel or not _article_name(rel.rpartition("/")[2], exts):
                 continue                                # hidden at any depth, or not an article file
-            shown = readable_name(rel)
-            found.append(FileState(shown, size, mtime_ns, "" if shown == rel else rel))
+            found.append(FileState.of(rel, size, mtime_ns))
         found.sort(key=lambda f: f.location)
         return found
 
@@ -190,8 +193,7 @@ class FolderSource:
             except OSError:
                 continue                      # gone again: nothing to read
             if stat.S_ISREG(st.st_mode):
-                shown = readable_name(location)
-                found.append(FileState(shown, st.st_size, st.st_mtime_ns, "" if shown == location else location))
+                found.append(FileState.of(location, st.st_size, st.st_mtime_ns))
         return found
 
     def settled(self, states: list[FileState]) -> tuple[list[FileState], list[str]]:

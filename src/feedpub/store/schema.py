@@ -110,7 +110,6 @@ source_memory = sa.Table(
 )
 
 
-
 problems = sa.Table(
     "problems", metadata,
     sa.Column("pk", sa.Integer, primary_key=True),
