@@ -135,14 +135,15 @@ def test_the_fingerprint_walk_lists_what_the_scan_finds(site):
         site.write(rel, "x")
     (site.inbox / os.fsdecode(b"caf\xe9.txt")).write_bytes(b"x")          # a name that is not UTF-8
     settings = site.settings()
+    subject = unchanged.Subject.of(settings)
     listed = {}
-    assert unchanged.inputs(settings, listed) is not None
+    assert unchanged.inputs(subject, listed) is not None
     src = FolderSource(settings.sources[0])
     scanned = src.scan()
     assert src.listed(listed["inbox"]) == scanned
     assert [s.location for s in scanned] == ["a.txt", "b.md", "caf\\xe9.txt", "sub/d.html", "sub/deeper/c.json",
                                              "x.TXT", "名 有 空格.txt"]
-    assert unchanged.inputs(settings) == unchanged.inputs(settings, {})   # keeping the walk changes no fingerprint
+    assert unchanged.inputs(subject) == unchanged.inputs(subject, {})   # keeping the walk changes no fingerprint
     (site.inbox / "link.txt").symlink_to(site.inbox / "a.txt")
     listed = {}
-    assert unchanged.inputs(settings, listed) is None and listed == {}       # a link: the build scans itself
+    assert unchanged.inputs(subject, listed) is None and listed == {}       # a link: the build scans itself

@@ -3,13 +3,18 @@ never when anything a full build would act on has changed."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from conftest import GATHERED, configure, dump
+from conftest import GATHERED, configure, dump, edit_config
+from feedpub import unchanged
 from test_cli import feedpub
 
 SKIPPED = "nothing changed since the last build"
@@ -111,3 +116,64 @@ def test_no_fingerprint_where_it_cannot_vouch(site):
     build(site)
     assert SKIPPED not in build(site).stdout
     assert not (site.root / "state" / "feedpub.db.unchanged").exists()
+
+
+def modules_after(site, *argv, env=None):
+    """The feedpub and SQLAlchemy modules a `feedpub` process had imported when it ended, and its output."""
+    probe = ("import sys\n"
+             "from feedpub.command import main\n"
+             "rc = main(sys.argv[1:])\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('feedpub', 'sqlalchemy')))\n")
+    r = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=120,
+                       env=env, cwd=site.root)
+    assert r.returncode == 0, r.stderr
+    *out, modules = r.stdout.splitlines()
+    return "\n".join(out), set(ast.literal_eval(modules))
+
+
+def test_nothing_new_is_answered_before_the_configuration_is_loaded(built):
+    site = built
+    out, modules = modules_after(site, "build", "-q", "--config", str(site.config_path))
+    assert SKIPPED in out and f"feeds in {site.out}" in out
+    assert modules == {"feedpub", "feedpub.command", "feedpub.unchanged", "feedpub.locations", "feedpub.report"}
+    # The default configuration file, found from the working folder, as the README runs it.
+    (site.root / "config").mkdir()
+    os.replace(site.config_path, site.root / "config" / "feedpub.toml")
+    text = (site.root / "config" / "feedpub.toml").read_text(encoding="utf-8")
+    for old, new in (('"feeds"', '"../feeds"'), ('"inbox"', '"../inbox"'), ("sqlite:///state", "sqlite:///../state")):
+        assert old in text
+        text = text.replace(old, new)
+    (site.root / "config" / "feedpub.toml").write_text(text, encoding="utf-8")
+    out, modules = modules_after(site, "build")                 # another configuration: a build, once
+    assert SKIPPED not in out and "0 new" in out and "sqlalchemy" in modules
+    out, modules = modules_after(site, "build")
+    assert SKIPPED in out and "feedpub.config" not in modules
+
+
+def test_any_other_command_line_is_left_to_the_full_parser(built):
+    site = built
+    for argv in (["build", "-v", "-c", str(site.config_path)], ["build", "--config"], ["status"],
+                 ["build", "-c", str(site.config_path), "-c", str(site.config_path)]):
+        assert unchanged.build_command(argv) is None, argv
+    assert unchanged.build_command(["build"]) == Path("config/feedpub.toml")
+    assert unchanged.build_command(["build", "--quiet", f"--config={site.config_path}"]) == site.config_path
+    out, modules = modules_after(site, "build", "-v", "--config", str(site.config_path))
+    assert SKIPPED in out and "feedpub.config" in modules       # the same answer, the slow way
+
+
+def test_a_record_is_used_only_with_the_configuration_and_home_it_was_made_with(built, tmp_path):
+    site = built
+    configure(site, summary_length=150)                   # the same store, another configuration
+    r = build(site)
+    assert SKIPPED not in r.stdout
+    assert SKIPPED in build(site).stdout
+    # A `~` in the configuration means another folder under another home: the record cannot vouch for it.
+    home = tmp_path / "home"
+    (home / "inbox").mkdir(parents=True)
+    edit_config(site, source={"path": "~/inbox"})
+    env = dict(os.environ, HOME=str(site.root))           # ~/inbox is the same folder as before
+    out, _ = modules_after(site, "build", "--config", str(site.config_path), env=env)
+    assert SKIPPED not in out
+    assert SKIPPED in modules_after(site, "build", "--config", str(site.config_path), env=env)[0]
+    out, _ = modules_after(site, "build", "--config", str(site.config_path), env=dict(env, HOME=str(home)))
+    assert SKIPPED not in out and "0 unchanged file(s) skipped" in out    # an empty inbox, read as such

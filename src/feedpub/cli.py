@@ -53,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, early: unchanged.Check | None = None) -> int:
+    """`early`: the nothing-new check `feedpub.command` made before loading
+    this, which a build with changes reuses."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s" if args.command == "run"
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     except config.ConfigError as exc:
         print(f"feedpub: configuration error: {exc}", file=sys.stderr)
         return 2
-    if args.command == "build" and _nothing_new(settings, args):
+    if args.command == "build" and _nothing_new(settings, args, early):
         return 0
     from .publish import PublishError
     from .store import StoreBehind, StoreConfigError, StoreError, StoreLocked
@@ -110,7 +112,7 @@ def _build(settings: config.Settings, args) -> int:
     # (a walk of the whole output folder).
     publish.remove_stale_temp_files(settings.output.dir)
     display = _Display() if sys.stderr.isatty() and not args.quiet else None
-    unchanged.forget(settings)           # until this build has ended cleanly
+    unchanged.forget(args.subject)       # until this build has ended cleanly
     listed, args.listed = args.listed, None   # build lets each folder's listing go once it is gathered
     try:
         summary = build(settings, full=args.full, record=True, progress=display, listed=listed)
@@ -121,26 +123,27 @@ def _build(settings: config.Settings, args) -> int:
         from .websub import ping
         ping(settings.websub.hubs, summary.changed_feeds)
     if not summary.problems and not summary.failed_sources and not summary.deferred:
-        unchanged.remember(settings, args.fingerprint, summary.files_read + summary.files_skipped)
+        unchanged.remember(args.subject, args.fingerprint, summary.files_read + summary.files_skipped)
     print(summary.line())
     print(f"feeds in {settings.output.dir}")
     return 0
 
 
-def _nothing_new(settings: config.Settings, args) -> bool:
+def _nothing_new(settings: config.Settings, args, early: unchanged.Check | None) -> bool:
     """`feedpub build` when nothing changed since the last clean build: the
     run recorded and the summary printed without loading the pipeline."""
-    started = time.monotonic()
-    args.listed = {}                     # the folders as the fingerprint walked them: build need not again
-    args.fingerprint = unchanged.inputs(settings, args.listed) if not args.full else None
-    known = unchanged.nothing_to_do(settings, args.fingerprint)
-    if known is None:
+    subject = unchanged.Subject.of(settings)
+    if args.full:
+        found = unchanged.Check(subject, None, {}, None)
+    elif early is not None and early.subject == subject:
+        found = early                    # made before this configuration was loaded: it said "changed"
+    else:
+        found = unchanged.check(subject, time.monotonic(), time.monotonic)
+    args.subject, args.fingerprint = subject, found.fingerprint
+    args.listed = found.listed           # the folders as the fingerprint walked them: build need not again
+    if found.known is None:
         return False
-    unchanged.record(settings, known, started, time.monotonic())
-    from .report import build_line
-    print(build_line(sources=len(settings.sources), skipped=known["files"])
-          + " (nothing changed since the last build)")
-    print(f"feeds in {settings.output.dir}")
+    print(unchanged.summary(found))
     return True
 
 

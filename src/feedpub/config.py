@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from dateutil import tz
 
-DEFAULT_CONFIG = Path("config/feedpub.toml")
+from .locations import DEFAULT_CONFIG, DEFAULT_STORE_URL, local_path, sqlite_file, store_url
 SOURCE_TYPES = ("folder", "web", "sql")
 
 
@@ -269,8 +269,7 @@ class _Reader:
         return int(float(m.group(1)) * {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}[unit])
 
     def local_path(self, raw: str) -> Path:
-        p = Path(raw).expanduser()
-        return p if p.is_absolute() else (self.path.parent / p)
+        return local_path(raw, self.path)
 
 
 def load(path: str | Path | None = None) -> Settings:
@@ -339,7 +338,7 @@ def parse(data: dict, path: Path) -> Settings:
     )
 
     st = r.table(data, "store", {"url", "status_file"})
-    store_url = _store_url(r, r.str(st, "store", "url", "sqlite:///state/feedpub.db"))
+    store_url = _store_url(r, r.str(st, "store", "url", DEFAULT_STORE_URL))
     status_file = r.str(st, "store", "status_file", "", nonempty=False) if "status_file" in st else None
     if status_file is None:
         # Monitoring state stays beside the store, never in the published folder.
@@ -648,20 +647,8 @@ def _valid_slug_path(slug: str) -> bool:
     return parts[0] not in RESERVED and all(re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", part) for part in parts)
 
 
-def sqlite_file(url: str) -> Path | None:
-    """The database file of a `sqlite:///…` store URL; None for a server's
-    store or an in-memory one."""
-    rest = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
-    return Path(rest) if rest and rest != ":memory:" else None
-
-
 def _store_url(r: _Reader, url: str) -> str:
     """Make a relative SQLite path relative to the config file, not the cwd."""
     if "://" not in url:
         raise r.fail("store.url", f"must be a SQLAlchemy URL such as 'sqlite:///state/feedpub.db', not {url!r}")
-    prefix = "sqlite:///"
-    if url.startswith(prefix):
-        rest = url[len(prefix):]
-        if rest and rest != ":memory:" and not rest.startswith("/"):
-            return prefix + str(r.local_path(rest).resolve())
-    return url
+    return store_url(url, r.path)

@@ -74,11 +74,6 @@ class Article:
     topics: tuple[str, ...] = ()      # slugs of the filtered feeds ([[feeds]]) it is in
 
 
-# The store's meta row holding the tokens of gathers whose changes are not
-# published yet (a crash leaves its token there). Read by the store, and by
-# `unchanged` without SQLAlchemy.
-PENDING_META = "publish_pending"
-
 # A filtered feed's pseudo-category in the store is keyed "~" + its slug (no
 # folded category key starts so): its items are links like a category's.
 TOPIC = "~"

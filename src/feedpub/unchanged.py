@@ -10,6 +10,12 @@ mtime), every file of the output folder, and the store file. The next build
 compares them first; when all match and no crashed gather left changes
 unpublished, it records the run in the store and stops.
 
+The record also names the configuration it was made with (its path and a
+hash of its bytes) and the paths the fingerprint covers (a `Subject`), so
+`early` can answer from the command line and that file alone: a cron run
+with nothing new imports neither the configuration's code nor the
+pipeline's.
+
 Only for folder sources (a website or a database must be asked) and a
 SQLite store in a file (a server's may be written by other publishers).
 Anything unexpected (a symbolic link, an unreadable folder, a store of
@@ -28,13 +34,49 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
-from .config import Settings, sqlite_file
-from .model import PENDING_META
+from .locations import DEFAULT_CONFIG, DEFAULT_STORE_URL, PENDING_META, sqlite_file, store_url
+from .report import build_line
+
 _CODE = Path(__file__).resolve().parent
 
 
 class _Unknown(Exception):
     """Something the fingerprint cannot vouch for: build the slow way."""
+
+
+class Subject:
+    """What a fingerprint covers, as plain paths: the configuration file, the
+    store's file, each folder source (name, folder) and the output folder.
+    Taken from the settings, or read back from the last clean build's record."""
+
+    __slots__ = ("config", "database", "sources", "output")
+
+    def __init__(self, config, database, sources, output):
+        self.config, self.database, self.output = Path(config), Path(database), Path(output)
+        self.sources = tuple((str(name), Path(folder)) for name, folder in sources)
+
+    @classmethod
+    def of(cls, settings) -> Subject | None:
+        """None when a build with these settings cannot have a fingerprint."""
+        if not settings.sources or any(s.type != "folder" or s.path is None for s in settings.sources):
+            return None
+        url = settings.store.url
+        database = None if "?" in url else sqlite_file(url)
+        if database is None:
+            return None
+        return cls(settings.path, database, [(s.name, s.path) for s in settings.sources], settings.output.dir)
+
+    def plain(self) -> dict:
+        return {"config": str(self.config), "database": str(self.database),
+                "sources": [[name, str(folder)] for name, folder in self.sources], "output": str(self.output)}
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Subject) and self.plain() == other.plain()
+
+    @property
+    def place(self) -> Path:
+        """Where the fingerprint is kept."""
+        return self.database.with_name(self.database.name + ".unchanged")
 
 
 class Files:
@@ -91,37 +133,29 @@ def _tree(root: Path, digest, *, skip_links: bool, only: str = "", files: Files 
     return count
 
 
-def _database(settings: Settings) -> Path | None:
-    """The store's file; None for a server or a URL with options (unknown ground)."""
-    url = settings.store.url
-    return None if "?" in url else sqlite_file(url)
+def _made_with(config: Path, data: bytes) -> dict:
+    """The configuration a record was made with: its path, its bytes, and the
+    home folder its `~` paths were resolved in."""
+    return {"path": str(config), "sha256": hashlib.sha256(data).hexdigest(), "home": os.environ.get("HOME", "")}
 
 
-def place(settings: Settings) -> Path | None:
-    """Where the fingerprint is kept, or None when this build cannot have one."""
-    if not settings.sources or any(s.type != "folder" or s.path is None for s in settings.sources):
-        return None
-    database = _database(settings)
-    return database.with_name(database.name + ".unchanged") if database else None
-
-
-def inputs(settings: Settings, listed: dict[str, Files] | None = None) -> str | None:
+def inputs(subject: Subject | None, listed: dict[str, Files] | None = None) -> str | None:
     """The fingerprint of what a build reads, taken before it reads it (a
     file that changes during the build is then seen as changed next time).
     `listed` receives, per source, the files walked (only with a fingerprint)."""
-    if place(settings) is None:
+    if subject is None:
         return None
     digest = hashlib.sha256(f"{__version__} {sys.version}\n".encode())
     walked = {}
     try:
         _tree(_CODE, digest, skip_links=True, only=".py")
-        digest.update(Path(settings.path).read_bytes())
-        for source in settings.sources:
-            digest.update(f"source {source.name} {source.path}\n".encode("utf-8", "surrogateescape"))
+        digest.update(subject.config.read_bytes())
+        for name, folder in subject.sources:
+            digest.update(f"source {name} {folder}\n".encode("utf-8", "surrogateescape"))
             files = Files() if listed is not None else None
-            _tree(Path(source.path), digest, skip_links=False, files=files)
+            _tree(folder, digest, skip_links=False, files=files)
             if files is not None:
-                walked[source.name] = files
+                walked[name] = files
     except (_Unknown, OSError):
         return None
     if listed is not None:
@@ -129,10 +163,10 @@ def inputs(settings: Settings, listed: dict[str, Files] | None = None) -> str | 
     return digest.hexdigest()
 
 
-def _outputs(settings: Settings) -> str:
+def _outputs(subject: Subject) -> str:
     digest = hashlib.sha256()
-    if settings.output.dir.is_dir():
-        _tree(settings.output.dir, digest, skip_links=False)
+    if subject.output.is_dir():
+        _tree(subject.output, digest, skip_links=False)
     return digest.hexdigest()
 
 
@@ -159,40 +193,39 @@ def _write(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def remember(settings: Settings, fingerprint: str | None, files: int) -> None:
+def remember(subject: Subject | None, fingerprint: str | None, files: int) -> None:
     """After a clean build (the store closed): what the next one compares."""
-    path = place(settings)
-    if path is None or fingerprint is None:
+    if subject is None or fingerprint is None:
         return
     try:
-        _write(path, {"inputs": fingerprint, "outputs": _outputs(settings),
-                      "store": _store_stamp(_database(settings)), "files": files})
+        _write(subject.place, {"inputs": fingerprint, "outputs": _outputs(subject),
+                               "store": _store_stamp(subject.database), "files": files,
+                               "made_with": _made_with(subject.config, subject.config.read_bytes()),
+                               "subject": subject.plain()})
     except (_Unknown, OSError):
-        forget(settings)
+        forget(subject)
 
 
-def forget(settings: Settings) -> None:
+def forget(subject: Subject | None) -> None:
     """A build that did not end cleanly: the next one must not be skipped."""
-    path = place(settings)
-    if path is not None:
+    if subject is not None:
         try:
-            os.unlink(path)
+            os.unlink(subject.place)
         except OSError:
             pass
 
 
-def nothing_to_do(settings: Settings, fingerprint: str | None) -> dict | None:
+def nothing_to_do(subject: Subject | None, fingerprint: str | None) -> dict | None:
     """The remembered build when nothing it depended on has changed since,
     else None."""
-    path = place(settings)
-    if path is None or fingerprint is None:
+    if subject is None or fingerprint is None:
         return None
     try:
-        known = json.loads(path.read_text(encoding="utf-8"))
-        if known.get("inputs") != fingerprint or known.get("store") != _store_stamp(_database(settings)) \
-                or known.get("outputs") != _outputs(settings):
+        known = json.loads(subject.place.read_text(encoding="utf-8"))
+        if known.get("inputs") != fingerprint or known.get("store") != _store_stamp(subject.database) \
+                or known.get("outputs") != _outputs(subject):
             return None
-        with sqlite3.connect(f"file:{_database(settings)}?mode=ro", uri=True, timeout=10) as db:
+        with sqlite3.connect(f"file:{subject.database}?mode=ro", uri=True, timeout=10) as db:
             row = db.execute("SELECT value FROM meta WHERE name = ?", (PENDING_META,)).fetchone()
         if row and row[0].strip():
             return None                      # a crashed gather's changes wait to be published
@@ -201,19 +234,92 @@ def nothing_to_do(settings: Settings, fingerprint: str | None) -> dict | None:
         return None
 
 
-def record(settings: Settings, known: dict, started: float, ended: float) -> None:
+def record(subject: Subject, known: dict, started: float, ended: float) -> None:
     """Note the run in the store, as a full build would (`feedpub status`, the
     status file and /metrics show when each source last succeeded), and keep
     the fingerprint valid for the store as it now is."""
-    database = _database(settings)
     when = datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
     try:
-        with sqlite3.connect(database, timeout=10) as db:
-            for source in settings.sources:
+        with sqlite3.connect(subject.database, timeout=10) as db:
+            for name, _ in subject.sources:
                 db.execute("UPDATE source_status SET last_run = ?, last_success = ?, last_duration = ?, "
                            "runs = runs + 1, failures = 0, last_new = 0, last_updated = 0, last_problems = 0 "
-                           "WHERE source = ?", (when, when, ended - started, source.name))
+                           "WHERE source = ?", (when, when, ended - started, name))
         db.close()
-        _write(place(settings), {**known, "store": _store_stamp(database)})
+        _write(subject.place, {**known, "store": _store_stamp(subject.database)})
     except (OSError, sqlite3.Error):
-        forget(settings)
+        forget(subject)
+
+
+class Check:
+    """A nothing-new check: its answer (the record of the build it matched, or
+    None), and what a build with changes reuses (the fingerprint, the files
+    walked) when it runs with the same `subject`."""
+
+    def __init__(self, subject: Subject | None, fingerprint: str | None, listed: dict, known: dict | None):
+        self.subject, self.fingerprint, self.listed, self.known = subject, fingerprint, listed, known
+
+
+def check(subject: Subject | None, started: float, clock) -> Check:
+    """Compare, and record the run when nothing changed."""
+    listed: dict = {}
+    fingerprint = inputs(subject, listed)
+    known = nothing_to_do(subject, fingerprint)
+    if known is not None:
+        record(subject, known, started, clock())
+    return Check(subject, fingerprint, listed, known)
+
+
+def summary(found: Check) -> str:
+    """What `feedpub build` prints when nothing changed."""
+    return (build_line(sources=len(found.subject.sources), skipped=found.known["files"])
+            + f" (nothing changed since the last build)\nfeeds in {found.subject.output}")
+
+
+def build_command(argv: list[str]) -> Path | None:
+    """The configuration file of a plain `feedpub build [-q] [-c FILE]`;
+    None for any other command line (parsed as usual, later)."""
+    if not argv or argv[0] != "build":
+        return None
+    config, rest = None, list(argv[1:])
+    while rest:
+        arg = rest.pop(0)
+        if arg in ("-q", "--quiet"):
+            continue
+        if arg in ("-c", "--config") and rest and config is None:
+            config = rest.pop(0)
+        elif arg.startswith("--config=") and config is None:
+            config = arg[len("--config="):]
+        else:
+            return None
+    return Path(config) if config is not None else DEFAULT_CONFIG
+
+
+def early(argv: list[str], clock) -> Check | None:
+    """The nothing-new check of a plain `feedpub build`, before the
+    configuration's code is imported: the last clean build's record is found
+    from the store URL in the file, and used only if that file is byte for
+    byte the one it was made with. None when it cannot tell."""
+    started = clock()
+    path = build_command(argv)
+    if path is None:
+        return None
+    try:
+        import tomllib
+        config = path.resolve()
+        data = config.read_bytes()
+        store = tomllib.loads(data.decode("utf-8")).get("store", {})
+        url = store.get("url", DEFAULT_STORE_URL) if isinstance(store, dict) else None
+        database = sqlite_file(store_url(url, config)) if isinstance(url, str) and "?" not in url else None
+        if database is None:
+            return None
+        known = json.loads(database.with_name(database.name + ".unchanged").read_text(encoding="utf-8"))
+        if known.get("made_with") != _made_with(config, data):
+            return None
+        plain = known["subject"]
+        subject = Subject(plain["config"], plain["database"], plain["sources"], plain["output"])
+        if subject.database != database:
+            return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):   # TOMLDecodeError is a ValueError
+        return None
+    return check(subject, started, clock)

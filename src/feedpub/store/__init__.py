@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ..config import sqlite_file
+from ..locations import sqlite_file
 from .articles import ArticleWrites
 from .errors import StoreBehind, StoreConfigError, StoreError, StoreLocked
 from .opening import (

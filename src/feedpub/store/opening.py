@@ -7,7 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from ..config import sqlite_file
+from ..locations import sqlite_file
 from .errors import StoreBehind, StoreConfigError, StoreError
 from .schema import HEAD_REVISION, metadata
 

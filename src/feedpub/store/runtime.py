@@ -12,8 +12,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from ..config import sqlite_file
-from ..model import PENDING_META
+from ..locations import sqlite_file
+from ..locations import PENDING_META
 from .errors import StoreLocked
 from .schema import gathers, meta, processes
 from .sql import insert_or_nothing
