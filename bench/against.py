@@ -25,16 +25,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from run import FEEDPUB_CONFIG, _env, gen, new_article  # noqa: E402
+from run import FEEDPUB_CONFIG, PEAK, _env, gen, new_article  # noqa: E402
 
 
 def timed_build(src: Path, work: Path) -> tuple[float, float]:
     """(seconds, peak RSS in MB) of one `feedpub build` process."""
-    code = ("import resource, subprocess, sys, time\n"
-            "t = time.perf_counter()\n"
-            "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
-            "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
-    out = subprocess.run([sys.executable, "-c", code, sys.executable, "-m", "feedpub", "build", "--config",
+    out = subprocess.run([sys.executable, "-c", PEAK, sys.executable, "-m", "feedpub", "build", "--config",
                           str(work / "feedpub.toml")], cwd=work, env=dict(_env(), PYTHONPATH=str(src)),
                          check=True, capture_output=True, text=True)
     seconds, kb = out.stdout.split()

@@ -202,6 +202,7 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
     source = source_type(source_settings.type)(source_settings, settings.site.link)
     found = source.gather((lambda keys=None: {}) if full else (lambda keys=None: store.memory(name, keys)),
                           should_stop=should_stop, only=only, hold=hold, settle=settle, listing=listing)
+    del listing                             # a walk of every file: not kept while they are read
     summary.files_read += found.fetched
     summary.files_skipped += found.skipped
     summary.deferred.extend(found.deferred)

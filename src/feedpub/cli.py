@@ -105,6 +105,10 @@ def main(argv: list[str] | None = None, *, early: unchanged.Check | None = None)
 
 
 def _build(settings: config.Settings, args) -> int:
+    database = config.sqlite_file(settings.store.url)
+    if database is not None and not database.exists():
+        from .workers import warm
+        warm()                          # a first build reads every file on every core: workers get ready meanwhile
     from . import publish
     from .build import build
 

@@ -17,16 +17,38 @@ def cores() -> int:
     return min(os.cpu_count() or 1, 4)
 
 
+# Imported once by the forkserver: every worker it forks has the pipeline
+# loaded, and nothing else (see `pool`).
+PRELOAD = ["feedpub._forkserver_guard", "feedpub.build"]
+
+
 def pool(workers: int) -> ProcessPoolExecutor:
-    # fork is cheap and inherits what is imported, but forking a process with
-    # threads (`feedpub run`: scheduler, watcher) can inherit a held lock:
-    # there, workers come from a clean forkserver process instead.
-    method = "fork" if threading.active_count() == 1 else "forkserver"
-    context = multiprocessing.get_context(method)
-    if method == "forkserver":
-        context.set_forkserver_preload(["feedpub._forkserver_guard"])
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent,
+    """Workers forked from a forkserver that has imported the pipeline.
+
+    Forking the publisher itself would be quicker to start, but its workers
+    would inherit its heap: a cold build of 200,000 files holds a list of
+    every file, and each worker counted it again (its pages are shared until
+    touched, and counted in each process's resident memory all the same).
+    Forking a process with threads (`feedpub run`: scheduler, watcher) could
+    also inherit a held lock. A forkserver has neither.
+    """
+    return ProcessPoolExecutor(workers, mp_context=_forkserver(), initializer=die_with_parent,
                                initargs=(os.getpid(),))
+
+
+def warm() -> None:
+    """Start the forkserver now, so that it imports the pipeline while this
+    process does its own start-up (a first build, which will parse on every
+    core), instead of once the first worker is asked for."""
+    _forkserver()
+    from multiprocessing import forkserver
+    forkserver.ensure_running()
+
+
+def _forkserver():
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
 
 
 def die_with_parent(owner: int) -> None:

@@ -38,7 +38,7 @@ def _article_name(name: str, extensions) -> bool:
     return dot > 0 and not name.startswith(".") and name[dot:].lower() in extensions and not _TEMP.match(name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileState:
     """What a scan knows about a file without opening it."""
 
