@@ -13,7 +13,7 @@ import hashlib
 import os
 import sys
 from bisect import bisect_left
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 
@@ -37,6 +37,8 @@ CONFIG_FINGERPRINT = "render_config"
 SHARED_ITEMS = 4000
 # Pages (archive or article) to write: below this many, worker processes cost more than they save.
 PARALLEL_PAGES = 100
+# Pages (or archive pages) one worker task renders at most: what it hands back stays small.
+RUN = 2000
 
 
 @dataclass
@@ -166,24 +168,29 @@ class _Run:
         """Do `step` (a method of this class taking a list) over `work`.
 
         When there is much of it (a first build: every article page, every
-        archive page), it is cut, in order, into one run per core, and each
-        run is done by a worker process with its own connection to the
-        store. Their files come back as temporary files that this run's
-        Batch publishes with the rest (one sync; renames in order). A worker
-        that dies has its run done here.
+        archive page), it is cut, in order, into runs of at most RUN items
+        (and at least one per core), each done by a worker process with its
+        own connection to the store. Their files come back as temporary
+        files that this run's Batch publishes with the rest (renames in
+        order, a sync every Batch.limit files). Runs are bounded so that
+        neither a worker nor this process ever holds the list of every file
+        written (200,000 article pages: 100,000 paths per worker when there
+        was one run per core). A worker that dies has its run done here.
         """
         workers = cores()
         if workers < 2 or len(work) < PARALLEL_PAGES or not self.store.shareable:
             getattr(self, step)(work)
             return
-        runs = [work[i * len(work) // workers:(i + 1) * len(work) // workers] for i in range(workers)]
+        count = max(workers, -(-len(work) // RUN))
+        runs = [work[i * len(work) // count:(i + 1) * len(work) // count] for i in range(count)]
         failed, error = [], None
         with worker_pool(workers) as pool:
-            futures = [pool.submit(_worker, self.settings, self.chans, self.store.url, self.store.id_authority,
-                                   step, run, os.getpid()) for run in runs]
-            for run, future in zip(runs, futures):
+            # A deque let go of as the results are taken: a done future holds its files' list.
+            futures = deque(pool.submit(_worker, self.settings, self.chans, self.store.url, self.store.id_authority,
+                                        step, run, os.getpid()) for run in runs)
+            for run in runs:
                 try:
-                    pending, written, unchanged = future.result()
+                    pending, written, unchanged = futures.popleft().result()
                 except BrokenProcessPool:        # a worker died (killed, out of memory): do its part here
                     failed.append(run)
                     continue
