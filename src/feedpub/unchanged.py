@@ -75,8 +75,12 @@ class Subject:
 
     @property
     def place(self) -> Path:
-        """Where the fingerprint is kept."""
-        return self.database.with_name(self.database.name + ".unchanged")
+        return _place(self.database)
+
+
+def _place(database: Path) -> Path:
+    """Where the fingerprint is kept: beside the store's file."""
+    return database.with_name(database.name + ".unchanged")
 
 
 class Files:
@@ -313,7 +317,7 @@ def early(argv: list[str], clock) -> Check | None:
         database = sqlite_file(store_url(url, config)) if isinstance(url, str) and "?" not in url else None
         if database is None:
             return None
-        known = json.loads(database.with_name(database.name + ".unchanged").read_text(encoding="utf-8"))
+        known = json.loads(_place(database).read_text(encoding="utf-8"))
         if known.get("made_with") != _made_with(config, data):
             return None
         plain = known["subject"]

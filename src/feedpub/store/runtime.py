@@ -12,8 +12,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from ..locations import sqlite_file
-from ..locations import PENDING_META
+from ..locations import PENDING_META, sqlite_file
 from .errors import StoreLocked
 from .schema import gathers, meta, processes
 from .sql import insert_or_nothing
