@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from dateutil import tz
 
 from .locations import DEFAULT_CONFIG, DEFAULT_STORE_URL, local_path, sqlite_file, store_url
+
 SOURCE_TYPES = ("folder", "web", "sql")
 
 
