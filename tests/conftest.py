@@ -146,9 +146,8 @@ def portal(tmp_path):
 PG_ADMIN = os.environ.get("FEEDPUB_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
-@pytest.fixture
-def pg_url():
-    """A fresh PostgreSQL database on 127.0.0.1 for one test, dropped after it.
+def new_pg_database() -> str:
+    """The URL of a new, empty PostgreSQL database on 127.0.0.1 (drop_pg_database drops it).
 
     No server is a failure, not a skip: the store must be tested on both engines."""
     import uuid
@@ -161,11 +160,25 @@ def pg_url():
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except sa.exc.OperationalError as exc:
         pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN} ({exc.orig}); start it, or set FEEDPUB_TEST_PG")
-    url = sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-    yield url
+    finally:
+        admin.dispose()
+    return sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(url: str) -> None:
+    import sqlalchemy as sa
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{sa.engine.make_url(url).database}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database on 127.0.0.1 for one test, dropped after it."""
+    url = new_pg_database()
+    yield url
+    drop_pg_database(url)
 
 
 def make_site(tmp_path: Path, store_url: str | None = None) -> Site:

@@ -23,6 +23,7 @@ class Resource:
     delay: float = 0.0
     fail_first: int = 0                      # answer 503 this many times first
     status: int = 200
+    hold: threading.Event | None = None      # answer only once this is set (a test's "mid-gather")
 
 
 @dataclass
@@ -53,6 +54,8 @@ def serve(site: Site):
             if res.fail_first > 0:
                 res.fail_first -= 1
                 return self._send(503, b"busy", "text/plain")
+            if res.hold is not None:
+                res.hold.wait(30)
             if res.delay:
                 time.sleep(res.delay)
             etag = '"' + hashlib.sha1(res.body).hexdigest()[:16] + '"'

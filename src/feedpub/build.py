@@ -28,7 +28,7 @@ from .normalize import normalize
 from .regenerate import Unwatched, regenerate
 from .report import build_line
 from .sources import SourceError, source_type
-from .store import Store, StoreError, id_authority
+from .store import Store, StoreError, id_authority, is_busy
 from .workers import cores, pool as worker_pool
 
 log = logging.getLogger("feedpub")
@@ -68,7 +68,8 @@ class Summary:
 
 
 def open_store(settings: Settings) -> Store:
-    return Store(settings.store.url, id_authority=id_authority(settings.site.feeds_url))
+    return Store(settings.store.url, id_authority=id_authority(settings.site.feeds_url),
+                 patience=settings.store.busy_timeout)
 
 
 @contextmanager
@@ -125,9 +126,8 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
                        hold=(hold or {}).get(source.name), listing=(listed or {}).pop(source.name, None))
                 if record:
                     tally = summary.by_source[source.name]
-                    store.record_run(source.name, ended=now, duration=time.monotonic() - started,
-                                     new=tally["new"], updated=tally["updated"],
-                                     problems=len(summary.problems) - problems_before)
+                    _record(store, source.name, ended=now, duration=time.monotonic() - started,
+                            new=tally["new"], updated=tally["updated"], problems=len(summary.problems) - problems_before)
                 continue
             except Exception as exc:        # one source failing costs that source only
                 where = str(source.path) if source.path else (
@@ -140,7 +140,7 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
                 summary.failed_sources.append(source.name)
                 _report(p, where)
                 if record:
-                    store.record_run(source.name, ended=now, duration=time.monotonic() - started, error=reason)
+                    _record(store, source.name, ended=now, duration=time.monotonic() - started, error=reason)
         if _refile_topics(settings, store):
             summary.changed_categories = None                 # the filtered feeds changed: render them all
         render_started = time.monotonic()
@@ -167,6 +167,14 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
             store.close()
 
 
+def _record(store: Store, source: str, **run) -> None:
+    """Keep a source's run for `status`; a store that stays busy loses only this note (logged)."""
+    try:
+        store.record_run(source, **run)
+    except StoreError as exc:
+        log.error("%s: could not record the run: %s", source, exc)
+
+
 TOPICS = "topics_config"     # meta: the [[feeds]] the stored articles were filed by
 
 
@@ -180,13 +188,15 @@ def _refile_topics(settings: Settings, store: Store) -> bool:
     from .normalize.text import html_to_text
     from .normalize.topics import feeds_for
     after = 0
+
+    def refile(tx, batch):
+        for pk, title, body, keys in batch:
+            tx.set_topics(pk, feeds_for(settings.feeds, title, html_to_text(body), keys))
     while True:
         batch = store.topic_inputs(after)
         if not batch:
             break
-        with store.transaction() as tx:
-            for pk, title, body, keys in batch:
-                tx.set_topics(pk, feeds_for(settings.feeds, title, html_to_text(body), keys))
+        store.write(lambda tx: refile(tx, batch), what="filing articles in [[feeds]]")
         after = batch[-1][0]
     store.set_meta(TOPICS, wanted)
     return True
@@ -207,31 +217,34 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
     summary.files_skipped += found.skipped
     summary.deferred.extend(found.deferred)
     summary.progress.advance("read", 0, total=len(found.units))
-    with store.transaction() as tx:
-        stale = tx.problem_locations(name)
+    stale = store.problem_locations(name)
     reads = _read_units(settings, now, source, found.units)
-    stopped = False
+    stopped = unstored = False
     try:
         batch: list[_Read] = []
         for read in reads:
             batch.append(read)
             if len(batch) == BATCH:
-                _store_batch(store, summary, now, name, batch, stale)
+                unstored |= _store_batch(store, summary, now, name, batch, stale)
                 batch = []
             if should_stop is not None and should_stop():
                 stopped = True
                 break                   # what was read so far is kept and published
-        _store_batch(store, summary, now, name, batch, stale)
+        unstored |= _store_batch(store, summary, now, name, batch, stale)
     finally:
         reads.close()                   # stops the workers if the gather ended early
     # The source's own problems, and its memory once every unit is stored (a
-    # crash or a stop before then makes the next gather read them again).
-    remember = {} if stopped else found.remember
+    # crash, a stop or a unit that could not be stored before then makes the
+    # next gather read them again: a listing's validators saved now would
+    # hide the unstored article behind a 304).
+    remember = {} if stopped or unstored else found.remember
+
+    def keep(tx):
+        for p, _ in found.problems:
+            tx.record_problem(p, now)
+        tx.remember(name, remember)
     if found.problems or remember:
-        with store.transaction() as tx:
-            for p, _ in found.problems:
-                tx.record_problem(p, now)
-            tx.remember(name, remember)
+        store.write(keep, what=f"{name}'s memory")
     for p, where in found.problems:
         _report(p, where)
     summary.problems.extend(p for p, _ in found.problems)
@@ -262,16 +275,33 @@ class _Read:
 
 
 def _store_batch(store: Store, summary: Summary, now: datetime, name: str, reads: list[_Read],
-                 stale: set[str]) -> None:
+                 stale: set[str]) -> bool:
+    """Store a batch in one transaction: its articles, the files they came
+    from, what the source remembers of them and the publish-pending mark, so
+    a crash keeps whole batches only. A busy store is waited for (Store.write);
+    one that stays busy raises StoreBusy, and nothing of the batch is kept.
+    True if a read of it could not be stored (it is read again next time)."""
     summary.files_read += sum(r.fetched for r in reads)
-    if reads:
-        # One transaction per batch: each holds its articles, the files they came
-        # from and the publish-pending mark, so a crash keeps whole batches only.
-        before = summary.articles["new"] + summary.articles["updated"]
-        with store.transaction() as tx:
-            _store(tx, summary, now, name, reads, stale)
-        summary.progress.advance("read", len(reads))
-        summary.progress.advance("stored", summary.articles["new"] + summary.articles["updated"] - before)
+    if not reads:
+        return False
+    outcomes, failed = store.write(lambda tx: _store(tx, summary.token, now, name, reads, stale),
+                                   what=f"{len(reads)} article file(s) or page(s) of {name}")
+    for i, problem in failed.items():
+        reads[i].usable, reads[i].problems = None, [problem]
+    before = summary.articles["new"] + summary.articles["updated"]
+    for saved in outcomes:
+        summary.articles[saved.outcome] += 1
+        summary.by_source[name][saved.outcome] += 1
+        summary.changed_categories |= saved.category_keys
+        if saved.outcome != "unchanged":
+            summary.changed_articles.add(saved.article_pk)
+    for read in reads:
+        for p in read.problems:
+            _report(p, read.where)
+        summary.problems.extend(read.problems)
+    summary.progress.advance("read", len(reads))
+    summary.progress.advance("stored", summary.articles["new"] + summary.articles["updated"] - before)
+    return any(r.usable is None for r in reads)
 
 
 PARALLEL_MIN = 400      # files: below this, starting workers costs more than they save
@@ -360,40 +390,52 @@ def _read(settings: Settings, now: datetime, source: str, location: str, where: 
         return _Read(location, where, [], [Problem(source, location, _internal(exc))], None)
 
 
-def _store(tx, summary: Summary, now: datetime, source: str, reads: list[_Read], stale: set[str]) -> None:
+def _store(tx, token: str, now: datetime, source: str, reads: list[_Read], stale: set[str]) -> tuple[list, dict]:
     """Store a batch of reads in one savepoint; if anything in it fails, store
-    them one by one, so a failure costs only the read that caused it."""
+    them one by one, so a failure costs only the read that caused it (it is
+    recorded as a problem, and what the source remembers of it is not).
+    Touches nothing but the transaction (Store.write may run it again):
+    returns what was saved and {index of a read that failed: its problem}.
+    A busy store is not a read's failure: it ends the whole attempt."""
+    for read in reads:
+        if read.usable is None:                            # feedpub failed reading it: its problem is kept
+            if read.location in stale:
+                tx.clear_problems(source, read.location)
+            for p in read.problems:
+                tx.record_problem(p, now)
+    outcomes, error = _in_savepoint(tx, lambda: _store_reads(
+        tx, token, now, source, [r for r in reads if r.usable is not None], stale))
+    if error is None:
+        return outcomes, {}
+    outcomes, failed = [], {}
+    for i, read in enumerate(reads):
+        if read.usable is None:
+            continue
+        saved, error = _in_savepoint(tx, lambda: _store_reads(tx, token, now, source, [read], stale))
+        if error is None:
+            outcomes.extend(saved)
+        else:
+            failed[i] = Problem(source, read.location, _internal(error))
+            tx.record_problem(failed[i], now)
+    return outcomes, failed
+
+
+def _in_savepoint(tx, work):
+    """work() in a savepoint: (its result, None), or (None, the exception)
+    with the savepoint rolled back. A busy store is re-raised: it is not
+    the work's failure, and ends the whole transaction."""
     savepoint = tx.conn.begin_nested()
     try:
-        outcomes = _store_reads(tx, summary.token, now, source, [r for r in reads if r.usable is not None], stale)
+        result = work()
         savepoint.commit()
-    except Exception:
+        return result, None
+    except Exception as exc:
         savepoint.rollback()
         tx.forget_cache()
+        if is_busy(exc):
+            raise
         log.debug("%s", traceback.format_exc())
-        outcomes = []
-        for read in reads:
-            if read.usable is None:
-                continue
-            savepoint = tx.conn.begin_nested()
-            try:
-                outcomes.extend(_store_reads(tx, summary.token, now, source, [read], stale))
-                savepoint.commit()
-            except Exception as exc:
-                savepoint.rollback()
-                tx.forget_cache()
-                log.debug("%s", traceback.format_exc())
-                read.usable, read.problems = None, [Problem(source, read.location, _internal(exc))]
-    for saved in outcomes:
-        summary.articles[saved.outcome] += 1
-        summary.by_source[source][saved.outcome] += 1
-        summary.changed_categories |= saved.category_keys
-        if saved.outcome != "unchanged":
-            summary.changed_articles.add(saved.article_pk)
-    for read in reads:
-        for p in read.problems:
-            _report(p, read.where)
-        summary.problems.extend(read.problems)
+        return None, exc
 
 
 def _store_reads(tx, token: str, now: datetime, source: str, reads: list[_Read], stale: set[str]) -> list:

@@ -72,6 +72,7 @@ class Serve:
 class Store:
     url: str
     status_file: Path | None = None  # `feedpub run`'s status for monitoring (None: the store only)
+    busy_timeout: float = 60.0       # seconds a write waits while another writer holds the store
 
 
 @dataclass(frozen=True)
@@ -338,7 +339,7 @@ def parse(data: dict, path: Path) -> Settings:
         variants=tuple(variants),
     )
 
-    st = r.table(data, "store", {"url", "status_file"})
+    st = r.table(data, "store", {"url", "status_file", "busy_timeout"})
     store_url = _store_url(r, r.str(st, "store", "url", DEFAULT_STORE_URL))
     status_file = r.str(st, "store", "status_file", "", nonempty=False) if "status_file" in st else None
     if status_file is None:
@@ -350,7 +351,7 @@ def parse(data: dict, path: Path) -> Settings:
     if status is not None and (status == output.dir or output.dir in status.parents):
         raise r.fail("store.status_file", f"{status} is inside the output folder {output.dir}: anyone who reads "
                                           f"the feeds would read the machine's host names, paths and errors")
-    store = Store(url=store_url, status_file=status)
+    store = Store(url=store_url, status_file=status, busy_timeout=r.duration(st, "store", "busy_timeout", 60.0))
 
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list) or not all(isinstance(x, dict) for x in raw_sources):

@@ -29,6 +29,8 @@ class StoreCollector:
             ("feedpub_source_last_run_timestamp_seconds", "When the source's last gather ended.", "last_run"),
             ("feedpub_source_last_success_timestamp_seconds", "When the source last gathered without error.",
              "last_success"),
+            ("feedpub_source_last_error_timestamp_seconds", "When a gather of the source last failed.",
+             "last_error_at"),
         ]
         for name, doc, key in per_source:
             family = GaugeMetricFamily(name, doc, labels=["source"])

@@ -34,6 +34,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from . import publish
 from .build import build, open_store
 from .config import Settings, Source
+from .store import StoreError
 from .websub import Pinger
 from .workers import pid_alive
 
@@ -95,6 +96,8 @@ class Publisher:
         self.last: dict = {}            # source name -> Summary of its last gather
         self._counts: tuple[float, dict] | None = None   # (when, articles per source) for status.json
         self.regenerations = 0          # ticks that wrote at least one file
+        self._unrecorded: list[tuple[str, dict]] = []   # runs the store was too busy to take, oldest first
+        self._record_lock = threading.Lock()
 
     # -- life cycle --------------------------------------------------------
     def start(self) -> None:
@@ -153,7 +156,14 @@ class Publisher:
         return IntervalTrigger(seconds=source.every, jitter=source.jitter or None)
 
     def _heartbeat(self) -> None:
-        self.store.heartbeat(self.host, self.pid, _utcnow().replace(microsecond=0))
+        try:
+            self.store.heartbeat(self.host, self.pid, _utcnow().replace(microsecond=0))
+        except StoreError as exc:
+            log.warning("could not write the heartbeat: %s", exc)
+            return
+        if self._unrecorded:
+            with self._record_lock:
+                self._flush_records()
         self._clear_dead_peers()
 
     def _clear_dead_peers(self) -> None:
@@ -353,10 +363,10 @@ class Publisher:
         duration = time.monotonic() - started
         self.ticks += 1
         next_run = self._next_run(name)
-        failures = self.store.record_run(
-            name, ended=_utcnow().replace(microsecond=0), duration=duration, error=error, next_run=next_run,
+        failures = self._record_run(name, dict(
+            ended=_utcnow().replace(microsecond=0), duration=duration, error=error, next_run=next_run,
             new=summary.articles["new"] if summary else 0, updated=summary.articles["updated"] if summary else 0,
-            problems=len(summary.problems) if summary else 0)
+            problems=len(summary.problems) if summary else 0))
         if error:
             backoff = retry_after(failures, source.every)
             self._retry_at[name] = time.monotonic() + backoff * 0.9
@@ -372,6 +382,27 @@ class Publisher:
                 self.poke(name, at=due)               # files still being written: look again when quiet
         self._write_status(changed=summary is None or bool(summary.articles["new"] or summary.articles["updated"]
                                                             or summary.problems or summary.written))
+
+    def _record_run(self, name: str, run: dict) -> int:
+        """Keep a tick's run in the store (`status`, /metrics); returns the
+        failures in a row. A store too busy to take it (the very failure a
+        run may be reporting) leaves it here until the next tick or
+        heartbeat writes it, after any kept before it."""
+        with self._record_lock:
+            self._unrecorded.append((name, run))
+            return self._flush_records().get(name, 1 if run["error"] else 0)
+
+    def _flush_records(self) -> dict[str, int]:
+        """Write the runs kept for later, oldest first (the record lock held)."""
+        done = {}
+        try:
+            while self._unrecorded:
+                source, run = self._unrecorded[0]
+                done[source] = self.store.record_run(source, **run)
+                self._unrecorded.pop(0)
+        except StoreError as exc:
+            log.error("could not record %d run(s) yet, kept for the next try: %s", len(self._unrecorded), exc)
+        return done
 
     def _next_run(self, name: str) -> datetime | None:
         if self.stopping.is_set():

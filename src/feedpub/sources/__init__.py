@@ -30,7 +30,8 @@ class Unit:
 
     location: str
     raws: list[RawArticle] | None = None     # read already (a page, a row); else the type's `read(task)` reads it
-    task: object = None                      # what `read` needs (a folder's FileState): sent to worker processes
+    task: object = None                      # the type's own: what `read` needs (a folder's FileState, sent to
+                                             # worker processes), or what `memo` keeps (a page's listing date)
 
 
 @dataclass

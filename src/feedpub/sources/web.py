@@ -57,6 +57,7 @@ class Fetched:
     articles: list[RawArticle] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     remember: dict[str, dict] = field(default_factory=dict)   # url -> etag / last_modified / listing_date
+    listed: dict[str, str | None] = field(default_factory=dict)   # article url -> the date its listing gave
     listings: int = 0              # listing pages fetched (200)
     unchanged: int = 0             # listing pages answered 304
     empty: int = 0                 # first listing pages where the item selector matched nothing
@@ -167,7 +168,9 @@ class WebGatherer:
         if not result.listings and not result.unchanged and result.problems:
             raise SourceError("no listing page could be fetched: " + "; ".join(
                 f"{p.location}: {p.reason}" for p in result.problems[:3]))
-        return Gathered([Unit(raw.location, raws=[raw]) for raw in result.articles],
+        # What is remembered of an article (the date its listing gave) is its
+        # unit's memo, kept with it when it is stored and only then.
+        return Gathered([Unit(raw.location, raws=[raw], task=result.listed.get(raw.location)) for raw in result.articles],
                         [(p, p.location) for p in result.problems],
                         remember={url: url_memo(values) for url, values in result.remember.items()}, fetched=fetched)
 
@@ -178,7 +181,7 @@ class WebGatherer:
         return location
 
     def memo(self, unit: Unit) -> str | None:
-        return None                      # what it remembers is per URL, in Gathered.remember
+        return url_memo({"listing_date": unit.task})
 
 
 @contextmanager
@@ -226,8 +229,6 @@ class WebSource:
                 f"changed its layout, and the feeds will go stale until the selectors are fixed"))
         if self.web.article is None:
             out.articles += [self._from_listing(c) for c in candidates]
-            for c in candidates:
-                out.remember[c.url] = {"listing_date": c.date}
         else:
             if self.get_article is self.http.get:
                 with ThreadPoolExecutor(max_workers=self.web.concurrency) as pool:
@@ -239,9 +240,9 @@ class WebSource:
                     out.articles.append(article)
                 if failure is not None:
                     out.problems.append(Problem(self.settings.name, c.url, failure.reason))
-                if article is not None or (failure is not None and failure.permanent):
-                    out.remember[c.url] = {"listing_date": c.date}   # a 404 is not fetched again until relisted
-            if any(url not in out.remember for url in (c.url for c in candidates)):
+                    if failure.permanent:
+                        out.remember[c.url] = {"listing_date": c.date}   # a 404 is not fetched again until relisted
+            if any(article is None and (failure is None or not failure.permanent) for article, failure in results):
                 # An article page failed for now (timeout, 5xx): keep the listings'
                 # validators unsaved, so the next gather reads them again and retries.
                 for url in [u for u, v in out.remember.items() if "etag" in v]:
@@ -333,6 +334,7 @@ class WebSource:
                 if link in memory and memory[link].get("listing_date") == item.date:
                     continue                                 # stored, and the listing shows nothing newer
                 new_here += 1
+                out.listed[link] = item.date
                 found.append(Candidate(link, item.title, item.date, category, page, item.source, item.summary))
             if elsewhere:
                 out.problems.append(Problem(self.settings.name, url, f"{elsewhere} item link(s) lead to other hosts "

@@ -9,8 +9,13 @@ are the public face, composed of them."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Iterator
+import functools
+import logging
+import random
+import threading
+import time
+from contextlib import contextmanager, nullcontext
+from typing import Callable, Iterator, TypeVar
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -18,9 +23,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..locations import sqlite_file
 from .articles import ArticleWrites
-from .errors import StoreBehind, StoreConfigError, StoreError, StoreLocked
+from .errors import StoreBehind, StoreBusy, StoreConfigError, StoreError, StoreLocked, is_busy
 from .opening import (
-    SCHEMA_LOCK, at_head, create_schema, hide_password, probe, schema_revision, sqlite_pragmas,
+    BUSY_TIMEOUT_MS, SCHEMA_LOCK, at_head, begin_sqlite, create_schema, hide_password, probe, schema_revision, sqlite_pragmas,
     upgrade_schema
 )
 from .places import ArchivePlaces
@@ -28,17 +33,31 @@ from .reads import ArticleReads, newest_first
 from .runtime import RunLock, RuntimeState, RuntimeWrites
 from .source_state import SourceState, SourceWrites
 
-__all__ = ["RunLock", "Store", "StoreBehind", "StoreConfigError", "StoreError", "StoreLocked", "Transaction",
-           "id_authority", "newest_first", "probe", "schema_revision"]
+__all__ = ["RunLock", "Store", "StoreBehind", "StoreBusy", "StoreConfigError", "StoreError", "StoreLocked",
+           "Transaction", "busy_delay", "id_authority", "is_busy", "newest_first", "probe", "schema_revision"]
+
+log = logging.getLogger("feedpub.store")
+T = TypeVar("T")
+
+PATIENCE = 60.0        # seconds a write keeps trying while another writer holds the store
+
+
+def busy_delay(attempt: int, jitter: float) -> float:
+    """Seconds to wait before the `attempt`th retry of a write the store
+    refused as busy: 0.05 s doubling to at most 2 s, stretched by `jitter`
+    (0..1) so writers refused together do not all come back together."""
+    return min(2.0, 0.05 * 2 ** (attempt - 1)) * (1 + jitter)
 
 
 class Store(ArticleReads, ArchivePlaces, SourceState, RuntimeState):
     """One store, opened (created at the newest schema, or checked to be at
     it) from `[store] url`; each method is one short transaction."""
 
-    def __init__(self, url: str, *, id_authority: str, migrate: bool = False):
+    def __init__(self, url: str, *, id_authority: str, migrate: bool = False, patience: float = PATIENCE):
         self.url = url
         self.id_authority = id_authority
+        self.patience = patience
+        self.busy_retries = 0           # writes begun again because the store was busy (status, tests)
         if (database := sqlite_file(url)) is not None:
             folder = database.parent
             try:
@@ -57,8 +76,16 @@ class Store(ArticleReads, ArchivePlaces, SourceState, RuntimeState):
                 f"use postgresql+psycopg:// with `pip install -e '.[postgresql]'`") from None
         except sa.exc.ArgumentError as exc:
             raise StoreConfigError(f"store.url: {hide_password(url)}: {exc}") from None
+        # Writes go through `writer`: on SQLite their transactions begin
+        # IMMEDIATE (the write lock taken first, waited for), and one thread of
+        # this process writes at a time; reads begin deferred and never wait.
+        self.writer = self.engine.execution_options(feedpub_write=True)
+        self._one_writer = nullcontext()
         if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", sqlite_pragmas)
+            sa.event.listen(self.engine, "connect", functools.partial(
+                sqlite_pragmas, busy_ms=min(BUSY_TIMEOUT_MS, patience * 1000)))
+            sa.event.listen(self.engine, "begin", begin_sqlite)
+            self._one_writer = threading.RLock()
         try:
             with self.engine.connect() as conn:
                 if at_head(conn):
@@ -134,9 +161,61 @@ class Store(ArticleReads, ArchivePlaces, SourceState, RuntimeState):
         return self.engine.url.database not in (None, "", ":memory:") or self.engine.dialect.name != "sqlite"
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        with self.engine.begin() as conn:
+    def begin(self, what: str = "a change"):
+        """One write transaction on a connection. On SQLite its BEGIN takes
+        the write lock (so no statement in it can be refused as busy later)
+        and is tried again while another process holds the lock, for up to
+        `patience` seconds; then StoreBusy."""
+        with self._one_writer:
+            started, attempt = time.monotonic(), 0
+            while True:
+                conn = self.writer.connect()
+                try:
+                    trans = conn.begin()
+                    break
+                except sa.exc.DBAPIError as exc:
+                    conn.close()
+                    if not is_busy(exc):
+                        raise
+                    attempt = self._wait_busy(exc, started, attempt, what)
+            with conn, trans:
+                yield conn
+
+    @contextmanager
+    def transaction(self, what: str = "a change") -> Iterator[Transaction]:
+        with self.begin(what) as conn:
             yield Transaction(conn, self.id_authority)
+
+    def write(self, work: Callable[[Transaction], T], *, what: str = "a change") -> T:
+        """`work(tx)` in one transaction, begun again from the start while the
+        store is busy (on PostgreSQL a deadlock or a serialization failure
+        ends a transaction half way), for up to `patience` seconds: then
+        StoreBusy. `work` must touch nothing but the transaction, so running
+        it twice is running it once."""
+        started, attempt = time.monotonic(), 0
+        while True:
+            try:
+                with self.transaction(what) as tx:
+                    return work(tx)
+            except sa.exc.DBAPIError as exc:
+                if not is_busy(exc):
+                    raise
+                attempt = self._wait_busy(exc, started, attempt, what)
+
+    def _wait_busy(self, exc: Exception, started: float, attempt: int, what: str) -> int:
+        """After a busy refusal: wait before the next attempt, or give up
+        (StoreBusy) once `patience` is spent. Returns the attempt number."""
+        attempt += 1
+        waited = time.monotonic() - started
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        if waited >= self.patience:
+            raise StoreBusy(f"{what}: not stored, the store {self.safe_url} stayed busy for {waited:.0f}s "
+                            f"({reason})") from None
+        delay = min(busy_delay(attempt, random.random()), self.patience - waited)
+        self.busy_retries += 1
+        log.warning("the store is busy (%s): %s begins again in %.2fs (retry %d)", reason, what, delay, attempt)
+        time.sleep(delay)
+        return attempt
 
 
 class Transaction(ArticleWrites, SourceWrites, RuntimeWrites):

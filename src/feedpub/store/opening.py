@@ -111,10 +111,24 @@ def read_only(path: Path) -> bool:
         return False
 
 
-def sqlite_pragmas(dbapi_conn, _record) -> None:
+BUSY_TIMEOUT_MS = 2000   # one attempt's wait for SQLite's write lock; Store.write begins again after it
+
+
+def sqlite_pragmas(dbapi_conn, _record, busy_ms: int = BUSY_TIMEOUT_MS) -> None:
+    # The driver's own transaction handling off (it begins deferred, and not
+    # before SAVEPOINT): SQLAlchemy's "begin" event says BEGIN (begin_sqlite).
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")   # readers (status, serve) never block the writer
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cur.close()
+
+
+def begin_sqlite(conn) -> None:
+    """BEGIN IMMEDIATE for a write, BEGIN for a read. A deferred transaction
+    that reads and then writes is refused at once under WAL when another
+    writer committed meanwhile (SQLITE_BUSY_SNAPSHOT: no busy wait helps);
+    one that takes the write lock first waits for it instead."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("feedpub_write") else "BEGIN")

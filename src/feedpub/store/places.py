@@ -27,7 +27,7 @@ class ArchivePlaces:
         publisher commits late still lands after every page already written.
         """
         a, ac, c = articles.c, article_categories.c, categories.c
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             if conn.execute(sa.select(a.pk).where(a.place.is_(None)).limit(1)).first() is not None:
                 base = next_place(conn)
                 new = (sa.select(a.pk.label("p"), sa.func.row_number().over(order_by=a.pk).label("n"))

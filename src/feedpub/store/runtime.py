@@ -57,14 +57,14 @@ class RuntimeState:
         and only them (a gather may have added its token meanwhile)."""
         if not tokens:
             return
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             for token in sorted(tokens):
                 conn.execute(meta.update().where(meta.c.name == PENDING_META)     # as feedpub < 0.2 wrote it: alone
                              .values(value=sa.func.trim(sa.func.replace(" " + meta.c.value, " " + token, ""))))
 
     def heartbeat(self, host: str, pid: int, now: datetime, started: datetime | None = None) -> None:
         c = processes.c
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             done = conn.execute(processes.update().where(c.host == host, c.pid == pid)
                                 .values(heartbeat=now)).rowcount
             if not done:
@@ -76,7 +76,7 @@ class RuntimeState:
             return list(conn.execute(sa.select(processes.c.pid).where(processes.c.host == host)).scalars())
 
     def forget_process(self, host: str, pid: int) -> None:
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             conn.execute(processes.delete().where(processes.c.host == host, processes.c.pid == pid))
 
     @contextmanager
@@ -103,12 +103,12 @@ class RuntimeState:
                     conn.commit()
 
     def gather_started(self, source: str, host: str, pid: int, when: datetime) -> int:
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             return conn.execute(gathers.insert().values(source=source, host=host, pid=pid, started=when)
                                 .returning(gathers.c.pk)).scalar()
 
     def gather_ended(self, pk: int, when: datetime) -> None:
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             conn.execute(gathers.update().where(gathers.c.pk == pk).values(ended=when))
 
     def run_lock(self) -> RunLock:

@@ -18,7 +18,7 @@ class SourceState:
                    problems: int = 0, error: str | None = None, next_run: datetime | None = None) -> int:
         """Remember how a gather went; returns the failures in a row (0 on success)."""
         c = source_status.c
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             row = conn.execute(sa.select(source_status).where(c.source == source)).first()
             values = dict(last_run=ended, last_duration=duration, next_run=next_run,
                           runs=(row.runs if row else 0) + 1)
@@ -35,7 +35,7 @@ class SourceState:
             return values.get("failures", 0)
 
     def set_next_run(self, source: str, when: datetime | None) -> None:
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             conn.execute(source_status.update().where(source_status.c.source == source).values(next_run=when))
 
     def article_counts(self) -> dict[str, int]:
@@ -61,6 +61,19 @@ class SourceState:
             row["articles"] = counts.get(name, 0)
             row["open_errors"] = open_problems.get(name, 0)
         return {"sources": [rows[k] for k in sorted(rows)], "processes": procs}
+
+    def problem_locations(self, source: str) -> set[str]:
+        """Locations of a source with recorded problems, and the files they
+        are in (`a.json` for `a.json#3`): only those need clearing on a re-read."""
+        found = set()
+        with self.engine.connect() as conn:
+            for loc in conn.execute(sa.select(problems.c.location).where(problems.c.source == source)
+                                    .distinct()).scalars():
+                found.add(loc)
+                while "#" in loc:
+                    loc = loc.rpartition("#")[0]
+                    found.add(loc)
+        return found
 
     def memory(self, source: str, keys=None) -> dict[str, str]:
         """What a source remembered (all of it, or what it holds for `keys`),
@@ -98,18 +111,6 @@ class SourceWrites:
         keys = sorted(keys)
         for chunk in (keys[i:i + 500] for i in range(0, len(keys), 500)):
             self.conn.execute(source_memory.delete().where(c.source == source, c.key.in_(chunk)))
-
-    def problem_locations(self, source: str) -> set[str]:
-        """Locations of a source with recorded problems, and the files they
-        are in (`a.json` for `a.json#3`): only those need clearing on a re-read."""
-        found = set()
-        for loc in self.conn.execute(sa.select(problems.c.location).where(problems.c.source == source)
-                                     .distinct()).scalars():
-            found.add(loc)
-            while "#" in loc:
-                loc = loc.rpartition("#")[0]
-                found.add(loc)
-        return found
 
     def clear_problems(self, source: str, location: str) -> None:
         """A file read again starts with a clean slate."""
