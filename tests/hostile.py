@@ -26,6 +26,7 @@ class Hostile:
         self.bomb = gzip_bomb(256 << 20)   # 256 MB of zeros, a quarter of a MB on the wire
         self.stop = threading.Event()
         self.hits: list[str] = []
+        self.header_drips = {"/drip-headers"}   # paths whose headers come a line every half second, for ever
 
     def serve(self) -> ThreadingHTTPServer:
         hostile = self
@@ -48,6 +49,14 @@ class Hostile:
 
             def _answer(self):
                 path = self.path
+                if path in hostile.header_drips:              # the body never starts: headers go on and on
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                    n = 0
+                    while not hostile.stop.wait(0.5):
+                        n += 1
+                        self.wfile.write(b"X-Drip-%d: still coming\r\n" % n)
+                        self.wfile.flush()
+                    return
                 if path in hostile.pages:
                     return self._send(200, hostile.pages[path], "text/html; charset=utf-8")
                 if path == "/drip":                           # a byte every half second, for ever

@@ -9,12 +9,14 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 
 import feedparser
 import pytest
 
 import hostile
 from conftest import dump, peak_build, wait_for
+from feedpub.sources.http import FetchError, Http
 
 
 def article(title: str) -> bytes:
@@ -39,8 +41,9 @@ def servers():
     base = f"http://127.0.0.1:{httpd.server_address[1]}"
     site.pages.update({
         "/good1": article("好文章一"), "/good2": article("好文章二"),
-        "/news/": listing([("/good1", "好文章一"), ("/drip", "滴水"), ("/endless", "無盡"), ("/bomb", "炸彈"),
-                           ("/redirect-out", "轉走"), (other_base + "/secret", "別處"), ("/good2", "好文章二")]),
+        "/news/": listing([("/good1", "好文章一"), ("/drip", "滴水"), ("/drip-headers", "標頭滴水"),
+                           ("/endless", "無盡"), ("/bomb", "炸彈"), ("/redirect-out", "轉走"),
+                           (other_base + "/secret", "別處"), ("/good2", "好文章二")]),
     })
     yield site, base, other
     site.close(httpd)
@@ -104,6 +107,7 @@ def test_each_hostile_page_is_one_problem_and_the_good_ones_publish(servers, tmp
     result = peak_build(cfg)
     problems = {loc.rpartition("/")[2]: reason for loc, reason in result["problems"]}
     assert "took longer than 3s" in problems.pop("drip")
+    assert "took longer than 3s" in problems.pop("drip-headers")                # its headers never end
     assert "larger than 1,048,576 bytes" in problems.pop("endless")
     assert "larger than 1,048,576 bytes" in problems.pop("bomb")                  # counted decompressed
     assert "is not one of this source's hosts" in problems.pop("redirect-out")
@@ -114,6 +118,36 @@ def test_each_hostile_page_is_one_problem_and_the_good_ones_publish(servers, tmp
     feed = feedparser.parse((tmp_path / "feeds" / "rss.xml").read_bytes())
     assert {e.title for e in feed.entries} == {"好文章一", "好文章二"}
     assert result["rss_kb"] - baseline < 64 * 1024, (baseline, result["rss_kb"])   # not the bomb's 256 MB
+
+
+@pytest.mark.parametrize("path", ["/drip-headers", "/robots.txt"])
+def test_a_header_drip_ends_at_the_deadline(servers, path):
+    """One deadline from the first byte sent to the last byte read, headers
+    included, on the path every listing, JSON listing, robots.txt, `try` and
+    `suggest` fetch takes (each header line comes well within the timeout):
+    a page whose headers never end fails at its deadline; a robots.txt that
+    never ends is given up at its own, and the page is fetched."""
+    site, base, _ = servers
+    site.header_drips.add("/robots.txt")
+    site.pages["/page"] = article("好文章")
+    http = Http(contact="https://feeds.example.com/", timeout=5, deadline=2, retries=2, delay=0)
+    outcome: list = []
+
+    def fetch():
+        try:
+            outcome.append(http.get(base + ("/page" if path == "/robots.txt" else path)))
+        except FetchError as exc:
+            outcome.append(exc)
+    fetcher = threading.Thread(target=fetch, daemon=True)
+    fetcher.start()
+    fetcher.join(timeout=60)                       # a guard against hanging, not a measure of time
+    assert not fetcher.is_alive(), "the fetch is still waiting on headers that never end"
+    (result,) = outcome
+    if path == "/robots.txt":
+        assert b"\xe5\xa5\xbd\xe6\x96\x87\xe7\xab\xa0" in result.content      # 好文章: robots.txt given up, page read
+    else:
+        assert isinstance(result, FetchError) and "took longer than 2s in all" in result.reason
+    assert site.hits.count(path) == 1                    # one deadline for the page: no retry after it passed
 
 
 def test_allow_hosts_names_more_hosts(servers, tmp_path):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from .. import __version__
@@ -59,6 +60,95 @@ class _Deflate:
         out = self._d.decompress(data, max_length)
         self.unconsumed_tail = self._d.unconsumed_tail
         return out
+
+
+# -- one deadline per page, headers included ---------------------------------------
+# httpx's timeouts bound each wait on the socket, not the whole exchange: a
+# server that sends a header line a second is never "timed out" (encode/httpx
+# #1450). Every socket wait of a fetch goes through this backend, which cuts
+# it to what is left of the page's deadline (kept per thread: a fetch runs on
+# the thread that asked for it).
+_deadline = threading.local()
+
+
+def _left(exc_type) -> float | None:
+    """None: no deadline is set on this thread; else the seconds left (> 0),
+    or `exc_type` raised when none are."""
+    ends = getattr(_deadline, "ends", None)
+    if ends is None:
+        return None
+    left = ends - time.monotonic()
+    if left <= 0:
+        raise exc_type("the deadline of the page passed")
+    return left
+
+
+def _cut(timeout: float | None, exc_type) -> float | None:
+    left = _left(exc_type)
+    return timeout if left is None else left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream):
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _cut(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _cut(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname,
+                                                      _cut(timeout, httpcore.ConnectTimeout)))
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self):
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        return _DeadlineStream(self._backend.connect_tcp(host, port, _cut(timeout, httpcore.ConnectTimeout),
+                                                         local_address, socket_options))
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        return _DeadlineStream(self._backend.connect_unix_socket(path, _cut(timeout, httpcore.ConnectTimeout),
+                                                                 socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class _Transport(httpx.HTTPTransport):
+    """httpx's own transport, its connection pool on the deadline backend."""
+
+    def __init__(self):
+        super().__init__()
+        limits = httpx.Limits()
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_DeadlineBackend())
+
+
+class _Within:
+    """Every socket wait of this thread's fetch ends by `ends` (monotonic)."""
+
+    def __init__(self, ends: float):
+        self.ends = ends
+
+    def __enter__(self):
+        self.outer = getattr(_deadline, "ends", None)
+        _deadline.ends = self.ends if self.outer is None else min(self.ends, self.outer)
+
+    def __exit__(self, *exc):
+        _deadline.ends = self.outer
 
 
 def _netloc(netloc: str) -> str:
@@ -120,7 +210,7 @@ class Http:
             headers={"User-Agent": user_agent or f"feedpub/{__version__} (+{contact})",
                      "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
                      "Accept-Encoding": "gzip, deflate"},
-            timeout=httpx.Timeout(timeout), follow_redirects=False)
+            timeout=httpx.Timeout(timeout), follow_redirects=False, transport=_Transport())
         self.timeout, self.deadline, self.max_bytes = timeout, deadline, max_bytes
         self.retries, self.delay, self.backoff, self.robots = retries, delay, backoff, robots
         self.concurrency = concurrency
@@ -219,35 +309,44 @@ class Http:
     # -- fetching ----------------------------------------------------------------
     def _request(self, method: str, url: str, headers: dict) -> Response:
         """One page: redirects followed (each one checked), retried on 5xx and
-        timeouts, read within the deadline and the size limit."""
+        timeouts, read within the size limit and one deadline, counted from
+        the first byte sent (not the wait for this host's turn) to the last
+        byte read, headers, redirects and retries included."""
         sem, _, _ = self._host(url)
         attempt = 0
+        ends = None
         while True:
             with sem:
                 self._wait_turn(url)
+                ends = ends or time.monotonic() + self.deadline
                 self.requests += 1
                 try:
-                    resp = self._fetch(method, url, headers)
+                    with _Within(ends):
+                        resp = self._fetch(method, url, headers, ends)
                 except httpx.TimeoutException:
-                    error, resp = "timed out", None
+                    error, resp = self._late(ends) or "timed out", None
                 except httpx.HTTPError as exc:
                     error, resp = f"{exc.__class__.__name__}: {exc}", None
             if resp is not None and resp.status_code < 500:
                 return resp
             if resp is not None:
                 error = f"HTTP {resp.status_code}"
-            if attempt >= self.retries:
+            pause = self.backoff * (2 ** attempt)
+            if attempt >= self.retries or time.monotonic() + pause >= ends:
                 raise FetchError(url, error, resp.status_code if resp is not None else None)
-            time.sleep(self.backoff * (2 ** attempt))
+            time.sleep(pause)
             attempt += 1
 
-    def _fetch(self, method: str, url: str, headers: dict) -> Response:
-        ends = time.monotonic() + self.deadline
+    def _late(self, ends: float) -> str | None:
+        """The deadline's message, if it has passed."""
+        if time.monotonic() >= ends - 0.05:
+            return f"took longer than {self.deadline:.0f}s in all (the deadline of a page)"
+        return None
+
+    def _fetch(self, method: str, url: str, headers: dict, ends: float) -> Response:
         for _ in range(6):
             self.check_host(url)
-            left = ends - time.monotonic()
-            timeout = httpx.Timeout(max(0.5, min(self.timeout, left)))
-            with self.client.stream(method, url, headers=headers, timeout=timeout) as resp:
+            with self.client.stream(method, url, headers=headers) as resp:
                 if resp.is_redirect and resp.headers.get("Location"):
                     url = urljoin(url, resp.headers["Location"])
                     continue
