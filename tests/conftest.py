@@ -146,6 +146,17 @@ def portal(tmp_path):
 PG_ADMIN = os.environ.get("FEEDPUB_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
+def need_browser() -> None:
+    """Skip a render = "browser" test where Playwright or Chromium is missing
+    (with the reason); in CI (CI=true) fail instead: CI installs both."""
+    from feedpub.sources.browser import available
+    why = available()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must be able to run this test: {why}")
+        pytest.skip(why)
+
+
 def new_pg_database() -> str:
     """The URL of a new, empty PostgreSQL database on 127.0.0.1 (drop_pg_database drops it).
 

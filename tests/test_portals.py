@@ -14,6 +14,7 @@ import pytest
 
 import portals
 import sitesrv
+from conftest import need_browser
 from feedpub import config
 from feedpub.build import build
 
@@ -173,13 +174,7 @@ def test_article_pages_read_without_selectors(portal, config_text, articles):
 def test_a_listing_that_exists_only_after_its_script_runs(portal):
     """render = "browser": headless Chromium (Debian's, through Playwright)
     runs the page's script, which fills the listing from the JSON endpoint."""
-    from feedpub.sources.browser import available
-    import os
-    why = available()
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must be able to run this test: {why}")
-        pytest.skip(why)
+    need_browser()
     site, base, tmp = portal
     site.pages["/news/live.html"] = sitesrv.Resource(("""<html><head><meta charset="utf-8"></head><body>
         <ul id="list"></ul><script>

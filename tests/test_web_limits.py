@@ -4,18 +4,20 @@ URLs', and a stuck source never delays a watched folder or a stop."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import feedparser
 import pytest
 
 import hostile
-from conftest import dump, peak_build, wait_for
+from conftest import dump, need_browser, peak_build, wait_for
 from feedpub.sources.http import FetchError, Http
 
 
@@ -180,3 +182,83 @@ def test_a_stuck_source_never_delays_a_watched_folder_nor_a_stop(servers, tmp_pa
         if proc.poll() is None:
             proc.kill()
     assert "waiting on a server" in proc.stderr.read()
+
+
+SPIN = (b'<html><head><meta charset="utf-8"></head><body><h1>\xe8\xbd\x89\xe5\x9c\x88</h1><script>'
+        b'window.addEventListener("load", () => setTimeout(() => { for (;;) {} }, 50));</script></body></html>')
+HUGE_DOM = (b'<html><head><meta charset="utf-8"></head><body><h1>\xe5\xb7\xa8\xe9\xa0\x81</h1><div id="x"></div><script>'
+            b'const p = "<p>" + "x".repeat(1000) + "</p>"; document.getElementById("x").innerHTML = '
+            b'Array(60000).fill(p).join("");</script></body></html>')          # 60 MB of DOM, made by the script
+
+
+def tree_memory(pid: int) -> int:
+    """PSS of a process and everything below it, in bytes (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                children.setdefault(int(f.read().rpartition(b")")[2].split()[1]), []).append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo += children.get(p, [])
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                total += next(int(line.split()[1]) * 1024 for line in f if line.startswith("Pss:"))
+        except (OSError, StopIteration):
+            pass
+    return total
+
+
+def build_watching_memory(cfg) -> tuple[dict, int]:
+    """`feedpub build` in a process of its own: its problems and new articles,
+    and the most memory its process tree (Chromium included) held."""
+    probe = textwrap.dedent(f"""
+        import json
+        from feedpub import config
+        from feedpub.build import build
+        s = build(config.load({str(cfg)!r}))
+        print(json.dumps({{"problems": [[p.location, p.reason] for p in s.problems], "new": s.articles["new"]}}))
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", probe], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak, guard = 0, time.monotonic() + 180                 # a guard against hanging, not a measure of time
+    try:
+        while proc.poll() is None:
+            assert time.monotonic() < guard, "the build is still running: a page's script holds it"
+            peak = max(peak, tree_memory(proc.pid))
+            try:
+                proc.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                pass
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    return json.loads(out.strip().splitlines()[-1]), peak
+
+
+@pytest.mark.slow
+def test_a_page_whose_script_spins_or_swells_costs_that_page_only(servers, tmp_path):
+    """render = "browser": a page whose script never yields after load ends
+    at the page's deadline; one that builds a 60 MB DOM is stopped when
+    Chromium passes browser_memory; the good pages beside them publish, and
+    the process tree never holds much more than the cap."""
+    need_browser()
+    site, base, _ = servers
+    site.pages.update({"/spin": SPIN, "/huge": HUGE_DOM,
+                       "/news/": listing([("/good1", "好文章一"), ("/spin", "轉圈"), ("/huge", "巨頁"),
+                                          ("/good2", "好文章二")])})
+    cfg = web_config(tmp_path, base, timeout="20s", extra='deadline = "8s"\nbrowser_memory = "1GB"')
+    cfg.write_text(cfg.read_text().replace('[sources.article]\n', '[sources.article]\nrender = "browser"\n'))
+    result, peak = build_watching_memory(cfg)
+    problems = {loc.rpartition("/")[2]: reason for loc, reason in result["problems"]}
+    assert "took longer than 8s in all" in problems.pop("spin")
+    assert "grew past 1,073,741,824 bytes" in problems.pop("huge")
+    assert problems == {} and result["new"] == 2
+    feed = feedparser.parse((tmp_path / "feeds" / "rss.xml").read_bytes())
+    assert {e.title for e in feed.entries} == {"好文章一", "好文章二"}
+    print(f"the build's processes held {peak >> 20} MB at most")
+    assert peak < 1.5 * 1024 ** 3, f"the build's processes held {peak >> 20} MB at most"      # 2.7 GB unbounded

@@ -131,6 +131,7 @@ class Web:
     deadline: float = 60.0       # seconds a page may take in all (a server that drips never hangs a gather)
     max_page_size: int = 10 * 1024 * 1024   # bytes of a page, counted after decompression
     allow_hosts: tuple[str, ...] = ()        # hosts fetched besides the start URLs' own
+    browser_memory: int = 1024 ** 3          # render = "browser": Chromium's memory (PSS) past which it is killed
 
 
 @dataclass(frozen=True)
@@ -494,7 +495,7 @@ def _folder(r: _Reader, src: dict, where: str) -> dict:
 
 WEB_KEYS = {"start", "item", "title", "link", "date", "next_page", "max_pages", "article", "robots", "delay",
             "timeout", "retries", "user_agent", "concurrency", "deadline", "max_page_size", "allow_hosts",
-            "source", "summary", "listing", "page_url", "page_from", "page_param", "render"}
+            "source", "summary", "listing", "page_url", "page_from", "page_param", "render", "browser_memory"}
 ARTICLE_KEYS = {"title", "date", "source", "body", "breadcrumb", "author"}
 
 
@@ -564,6 +565,7 @@ def _web(r: _Reader, src: dict, where: str) -> Web:
         deadline=r.duration(src, where, "deadline", Web.deadline),
         max_page_size=r.size(src, where, "max_page_size", Web.max_page_size),
         allow_hosts=_hosts(r, src, where),
+        browser_memory=r.size(src, where, "browser_memory", Web.browser_memory),
     )
 
 

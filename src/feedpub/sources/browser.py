@@ -8,18 +8,30 @@ plain pages. An optional extra: `pip install -e '.[browser]'`.
 
 The same limits hold as for plain pages: only the source's hosts are
 navigated to, a page has its deadline and its size limit, robots.txt is
-obeyed.
+obeyed. A page's script is the page's own business, so the limits are kept
+from outside it: Playwright's calls that take no timeout (the page's HTML,
+a script evaluated in it) cannot hang on a script that never yields,
+because a watchdog thread kills Chromium when the page's deadline passes or
+when Chromium's memory passes `browser_memory`; that page is reported, and
+the next one starts a new Chromium. The page's size is measured inside it
+before its HTML is copied out.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import threading
+import time
 from datetime import timezone
 
 from .http import FetchError, Http, Page, server_date
 
 CHROMIUMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 INSTALL = "pip install -e '.[browser]' (Playwright; it drives the system's Chromium, apt-get install chromium)"
+POLL = 0.1            # seconds between two looks at the deadline and Chromium's memory
+_STARTING = threading.Lock()   # one Playwright driver started at a time (each finds its own by its pid)
 
 
 def available() -> str | None:
@@ -32,18 +44,144 @@ def available() -> str | None:
     return None
 
 
+# -- Chromium's processes, from /proc --------------------------------------------------
+
+def _children() -> dict[int, list[int]]:
+    """Every process's children, from /proc (empty where there is none)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return children
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                ppid = int(f.read().rpartition(b")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue                                  # gone meanwhile
+        children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def descendants(roots) -> list[int]:
+    """Every process below `roots` (children, their children …)."""
+    children = _children()
+    found, todo = [], list(roots)
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _is_chromium(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            name = f.read().strip().lower()
+    except OSError:
+        return False
+    return "chrom" in name
+
+
+def _memory(pid: int) -> int:
+    """A process's proportional share of memory (PSS: shared pages counted
+    once across Chromium's processes), else its resident size, in bytes."""
+    for path, key in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
+        try:
+            with open(path) as f:
+                for line in f:
+                    if line.startswith(key):
+                        return int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            continue
+    return 0
+
+
+def chromium_processes(roots) -> list[int]:
+    """The Chromium processes below `roots` (a Browser's Playwright driver)."""
+    return [pid for pid in descendants(roots) if _is_chromium(pid)]
+
+
+def chromium_memory(roots) -> int:
+    return sum(_memory(pid) for pid in chromium_processes(roots))
+
+
+def verdict(now: float, ends: float, memory: int, cap: int, deadline: float) -> str | None:
+    """Why a page must be given up now (its deadline passed, or Chromium
+    holds more than the cap), or None."""
+    if now >= ends:
+        return f"took longer than {deadline:.0f}s in all (the deadline of a page)"
+    if memory > cap:
+        return (f"the browser grew past {cap:,} bytes of memory (browser_memory) while it rendered the page; "
+                f"Chromium was stopped")
+    return None
+
+
+class _Watchdog:
+    """While a page is fetched: kills Chromium once the page's deadline
+    passes or its memory passes the cap (from its own thread: Playwright's
+    sync API cannot be called from here, but a killed browser ends every
+    call waiting on it). `reason` says which, if it fired."""
+
+    def __init__(self, roots, ends: float, cap: int, deadline: float):
+        self.roots, self.ends, self.cap, self.deadline = roots, ends, cap, deadline
+        self.reason: str | None = None
+        self.peak = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="feedpub-browser-watchdog", daemon=True)
+
+    def __enter__(self) -> _Watchdog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._done.wait(POLL):
+            memory = chromium_memory(self.roots)
+            self.peak = max(self.peak, memory)
+            reason = verdict(time.monotonic(), self.ends, memory, self.cap, self.deadline)
+            if reason is not None:
+                self.reason = reason
+                for pid in chromium_processes(self.roots):
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                return
+
+
+# The page's size as HTML, counted inside it: a script-built DOM of 60 MB is
+# refused without being copied into Python (UTF-16 code units: at most the
+# bytes of its UTF-8, so a page under the limit is never refused here).
+SIZE = "() => document.documentElement ? document.documentElement.outerHTML.length : 0"
+
+
 class Browser:
     """One headless Chromium for one gather, started on first use, used
     from one thread (Playwright's sync API is bound to the thread that
-    started it)."""
+    started it), one page at a time."""
 
-    def __init__(self, http: Http):
+    def __init__(self, http: Http, memory: int = 1024 ** 3):
         self.http = http
+        self.memory = memory
+        self.restarts = 0                    # Chromiums killed by a watchdog (tests, logs)
         self._playwright = self._browser = None
+        self._roots: list[int] = []
 
     def _start(self):
         from playwright.sync_api import sync_playwright
-        self._playwright = sync_playwright().start()
+        if self._playwright is None:
+            # Its driver is a new child of this process: Chromium runs below
+            # it, apart from other sources' browsers (each has its own driver).
+            with _STARTING:
+                before = set(_children().get(os.getpid(), ()))
+                self._playwright = sync_playwright().start()
+                self._roots = sorted(set(_children().get(os.getpid(), ())) - before)
         executable = next(path for path in map(shutil.which, CHROMIUMS) if path)
         self._browser = self._playwright.chromium.launch(
             executable_path=executable,
@@ -57,17 +195,39 @@ class Browser:
         if not self.http.allowed(url):
             raise FetchError(url, "disallowed by robots.txt", permanent=True)
         if self._browser is None:
-            self._start()
+            self._start()                    # Chromium's start is not the page's time
+        ends = time.monotonic() + self.http.deadline
+        with _Watchdog(self._roots, ends, self.memory, self.http.deadline) as watchdog:
+            try:
+                return self._render(url, ends)
+            except FetchError:
+                raise
+            except Exception as exc:                    # Playwright's errors, a browser killed under it
+                if watchdog.reason is None:
+                    raise FetchError(url, f"the browser could not load it: {str(exc).splitlines()[0]}") from None
+            finally:
+                if watchdog.reason is not None:
+                    self._forget_browser()
+        raise FetchError(url, watchdog.reason, permanent=watchdog.reason.startswith("the browser grew"))
+
+    def _render(self, url: str, ends: float) -> Page:
         context = self._browser.new_context(user_agent=self.http.client.headers["User-Agent"])
         try:
             page = context.new_page()
+            page.set_default_timeout(max(1.0, (ends - time.monotonic()) * 1000))
             try:
-                response = page.goto(url, wait_until="networkidle", timeout=self.http.deadline * 1000)
+                response = page.goto(url, wait_until="networkidle", timeout=max(1.0, (ends - time.monotonic()) * 1000))
             except Exception as exc:                      # Playwright's TimeoutError and navigation errors
-                raise FetchError(url, f"the browser could not load it: {str(exc).splitlines()[0]}") from None
+                if time.monotonic() >= ends:
+                    raise FetchError(url, f"took longer than {self.http.deadline:.0f}s in all "
+                                          f"(the deadline of a page)") from None
+                raise
             if response is not None and response.status >= 400:
                 raise FetchError(url, f"HTTP {response.status}", response.status)
             self.http.check_host(page.url)                # where redirects and scripts took it
+            if page.evaluate(SIZE) > self.http.max_bytes:
+                raise FetchError(url, f"larger than {self.http.max_bytes:,} bytes (the limit of a page)",
+                                 permanent=True)
             html = page.content().encode("utf-8")
             if len(html) > self.http.max_bytes:
                 raise FetchError(url, f"larger than {self.http.max_bytes:,} bytes (the limit of a page)",
@@ -77,10 +237,27 @@ class Browser:
             return Page(url=page.url, status=200, content=html, charset="utf-8", etag=None, last_modified=None,
                         date=date.astimezone(timezone.utc).replace(microsecond=0))
         finally:
-            context.close()
+            try:
+                context.close()                           # the page and everything it opened
+            except Exception:
+                pass                                      # a browser killed under it: nothing left to close
+
+    def _forget_browser(self) -> None:
+        """After a watchdog killed Chromium: the next page starts another."""
+        self.restarts += 1
+        try:
+            self._browser.close()
+        except Exception:
+            pass
+        self._browser = None
 
     def close(self) -> None:
         if self._browser is not None:
-            self._browser.close()
+            try:
+                self._browser.close()
+            except Exception:
+                pass
+            self._browser = None
+        if self._playwright is not None:
             self._playwright.stop()
-            self._browser = self._playwright = None
+            self._playwright = None

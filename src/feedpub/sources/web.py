@@ -191,7 +191,7 @@ def browser_for(web, http):
         yield None
         return
     from .browser import Browser
-    browser = Browser(http)
+    browser = Browser(http, memory=web.browser_memory)
     try:
         yield browser
     finally:
