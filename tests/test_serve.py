@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import email.utils
 import gzip
 import http.client
-import email.utils
+import threading
+import time
 
 import pytest
 
@@ -20,7 +22,7 @@ def served(site):
     (site.out / ".hidden").write_text("hidden")
     (site.out / "empty-dir").mkdir()
     server = FeedServer(site.out, ("127.0.0.1", 0)).start()
-    host, port = server.httpd.server_address[:2]
+    host, port = server.address
     yield site, host, port
     server.stop()
 
@@ -131,7 +133,7 @@ def test_an_archive_page_sends_a_browser_to_its_category_page(site):
     site.build()
     server = FeedServer(site.out, ("127.0.0.1", 0)).start()
     try:
-        host, port = server.httpd.server_address[:2]
+        host, port = server.address
         path = "/wu-liu-zi-xun/hang-ye-xin-wen/archive/1.atom.xml"
         resp, _ = request(host, port, "GET", path, {"Accept": "text/html,application/xml;q=0.9"})
         assert resp.status == 302 and resp.getheader("Location") == "../index.html"
@@ -166,7 +168,7 @@ def test_a_client_that_goes_away_is_one_debug_line(site, caplog, capfd):
     site.build()
     page = next((site.out / "articles").rglob("*.html")).relative_to(site.out).as_posix()   # 1.8 MB
     server = FeedServer(site.out, ("127.0.0.1", 0)).start()
-    host, port = server.httpd.server_address[:2]
+    host, port = server.address
     try:
         with caplog.at_level(logging.DEBUG, logger="feedpub.serve"):
             for _ in range(5):
@@ -258,3 +260,103 @@ def test_metrics_in_the_prometheus_format_when_asked(site):
     assert samples[("feedpub_files_written_total", None)] == samples[("feedpub_regeneration_last_files_written", None)] > 5
     assert samples[("process_resident_memory_bytes", None)] > 0
     assert not (site.out / "metrics").exists()
+
+
+def half_sent(host, port, drip: bool = False):
+    """A connection that sends part of a request head and never finishes it
+    (with `drip`, one more header line every half second, for ever)."""
+    import socket
+    s = socket.create_connection((host, port))
+    s.sendall(b"GET /rss.xml HTTP/1.1\r\nHost: feeds.example.com\r\n")
+    if drip:
+        def more():
+            n = 0
+            while True:
+                time.sleep(0.5)
+                n += 1
+                try:
+                    s.sendall(b"X-Drip-%d: 1\r\n" % n)
+                except OSError:
+                    return                               # closed by the server: as it should be
+        threading.Thread(target=more, daemon=True).start()
+    return s
+
+
+def closed_by_server(s) -> bool:
+    import select
+    import socket
+    if not select.select([s], [], [], 0)[0]:
+        return False
+    try:
+        return s.recv(1024, socket.MSG_DONTWAIT) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_half_sent_requests_are_closed_at_the_header_timeout_while_readers_are_served(site):
+    """50 connections that never finish their request head (25 silent, 25
+    sending a header line every half second) are each closed once
+    [serve] header_timeout has passed; readers are served all along."""
+    from feedpub.serve import Limits
+    site.write("a.txt", dump("首頁 > 物流資訊 > 行業新聞", "甲", "2020/6/1 22:46:13", "來處"))
+    site.build()
+    server = FeedServer(site.out, ("127.0.0.1", 0), limits=Limits(header_timeout=2)).start()
+    host, port = server.address
+    slow = [half_sent(host, port, drip=n % 2 == 1) for n in range(50)]
+    try:
+        wait_for(lambda: server.open == 50)
+        for _ in range(5):                                       # a reader polling meanwhile
+            resp, body = request(host, port, "GET", "/rss.xml")
+            assert resp.status == 200 and body == (site.out / "rss.xml").read_bytes()
+        wait_for(lambda: all(closed_by_server(s) for s in slow), timeout=30)   # a guard, not a measure
+        wait_for(lambda: server.open == 0)
+    finally:
+        for s in slow:
+            s.close()
+        server.stop()
+
+
+def test_past_max_connections_a_new_connection_gets_503_at_once(site):
+    from feedpub.serve import Limits
+    site.write("a.txt", dump("首頁 > 物流資訊 > 行業新聞", "甲", "2020/6/1 22:46:13", "來處"))
+    site.build()
+    server = FeedServer(site.out, ("127.0.0.1", 0), limits=Limits(max_connections=10, header_timeout=60)).start()
+    host, port = server.address
+    slow = [half_sent(host, port) for _ in range(10)]
+    try:
+        wait_for(lambda: server.open == 10)
+        resp, _ = request(host, port, "GET", "/rss.xml")
+        assert resp.status == 503 and resp.getheader("Retry-After") == "1"
+        for s in slow[:5]:
+            s.close()
+        wait_for(lambda: server.open == 5)
+        assert request(host, port, "GET", "/rss.xml")[0].status == 200
+    finally:
+        for s in slow:
+            s.close()
+        server.stop()
+
+
+def test_a_connection_serves_requests_one_after_another_and_is_closed_when_idle(site):
+    """Keep-alive as readers use it: several requests on one connection, and
+    the connection closed by the server after [serve] keep_alive idle."""
+    import socket
+    from feedpub.serve import Limits
+    site.write("a.txt", dump("首頁 > 物流資訊 > 行業新聞", "甲", "2020/6/1 22:46:13", "來處"))
+    site.build()
+    server = FeedServer(site.out, ("127.0.0.1", 0), limits=Limits(keep_alive=1, max_requests=3)).start()
+    host, port = server.address
+    try:
+        conn = http.client.HTTPConnection(host, port, timeout=10)
+        for _ in range(3):
+            conn.request("GET", "/rss.xml")
+            resp = conn.getresponse()
+            assert resp.status == 200 and resp.read() == (site.out / "rss.xml").read_bytes()
+        assert resp.getheader("Connection") == "close"               # the third of max_requests = 3
+        conn.close()
+        s = socket.create_connection((host, port))
+        s.sendall(b"GET /rss.xml HTTP/1.1\r\nHost: x\r\n\r\n")
+        wait_for(lambda: closed_by_server(s), timeout=30)             # answered, then idle past keep_alive
+        s.close()
+    finally:
+        server.stop()

@@ -81,7 +81,7 @@ def test_a_real_reader_importing_the_opml_sees_each_article_once(site, tmp_path)
     titles = _newsroom(site)
     server = FeedServer(site.out, ("127.0.0.1", 0)).start()
     try:
-        port = server.httpd.server_address[1]
+        port = server.address[1]
         edit_config(site, site={"feeds_url": f"http://127.0.0.1:{port}/"})
         site.build(full=True)
         r = reader_lib.make_reader(str(tmp_path / "reader.sqlite"))

@@ -108,7 +108,7 @@ def test_a_browser_opening_a_variant_feed_gets_its_category_page(site):
     site.build()
     server = FeedServer(site.out, ("127.0.0.1", 0)).start()
     try:
-        host, port = server.httpd.server_address[:2]
+        host, port = server.address
         browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
         folder = "/wu-liu-zi-xun/hang-ye-xin-wen/"
         resp, body = request(host, port, "GET", folder + "rss.zh-Hans.xml", browser)

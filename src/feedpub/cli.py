@@ -258,13 +258,11 @@ def _check(settings: config.Settings) -> int:
 
 def _run(settings: config.Settings, args) -> int:
     from .scheduler import Publisher
-    from .serve import FeedServer, parse_address
 
     server = None
     if args.serve:
         try:
-            server = FeedServer(settings.output.dir, parse_address(args.serve), settings.serve.cache_size,
-                                _metrics(settings))
+            server = _server(settings, args.serve)
         except (ValueError, OSError) as exc:
             print(f"feedpub: cannot serve on {args.serve}: {exc}", file=sys.stderr)
             return 2
@@ -280,6 +278,15 @@ def _run(settings: config.Settings, args) -> int:
             server.stop()
 
 
+def _server(settings: config.Settings, address: str):
+    """The feed server [serve] describes, bound to `address` (ValueError, OSError)."""
+    from .serve import FeedServer, Limits, parse_address
+    sv = settings.serve
+    return FeedServer(settings.output.dir, parse_address(address), sv.cache_size, _metrics(settings),
+                      Limits(header_timeout=sv.header_timeout, keep_alive=sv.keep_alive,
+                             max_connections=sv.max_connections))
+
+
 def _metrics(settings: config.Settings):
     """What renders /metrics, when [serve] metrics = true (read from the store)."""
     if not settings.serve.metrics:
@@ -290,11 +297,8 @@ def _metrics(settings: config.Settings):
 
 
 def _serve(settings: config.Settings, address: str) -> int:
-    from .serve import FeedServer, parse_address
-
     try:
-        server = FeedServer(settings.output.dir, parse_address(address), settings.serve.cache_size,
-                            _metrics(settings))
+        server = _server(settings, address)
     except (ValueError, OSError) as exc:
         print(f"feedpub: cannot serve on {address}: {exc}", file=sys.stderr)
         return 2
@@ -304,7 +308,7 @@ def _serve(settings: config.Settings, address: str) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        server.httpd.server_close()
+        server.stop()
     return 0
 
 

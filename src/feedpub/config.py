@@ -66,6 +66,9 @@ class WebSub:
 class Serve:
     cache_size: int = 64 * 1024 * 1024   # bytes of files `feedpub serve` keeps in memory
     metrics: bool = False                # /metrics (Prometheus text format) from the store
+    header_timeout: float = 10.0         # seconds a client has to send a whole request head
+    keep_alive: float = 15.0             # seconds an idle connection is kept open
+    max_connections: int = 1024          # open at once; past it a new one gets 503
 
 
 @dataclass(frozen=True)
@@ -408,10 +411,13 @@ def parse(data: dict, path: Path) -> Settings:
     for n, _ in enumerate(hubs):
         r.url({"hub": hubs[n]}, f"websub.hubs[{n}]", "hub")
 
-    sv = r.table(data, "serve", {"cache_size", "metrics"})
+    sv = r.table(data, "serve", {"cache_size", "metrics", "header_timeout", "keep_alive", "max_connections"})
     if not isinstance(sv.get("metrics", False), bool):
         raise r.fail("serve.metrics", "must be true or false")
-    serve = Serve(cache_size=r.size(sv, "serve", "cache_size", Serve.cache_size), metrics=sv.get("metrics", False))
+    serve = Serve(cache_size=r.size(sv, "serve", "cache_size", Serve.cache_size), metrics=sv.get("metrics", False),
+                  header_timeout=r.duration(sv, "serve", "header_timeout", Serve.header_timeout),
+                  keep_alive=r.duration(sv, "serve", "keep_alive", Serve.keep_alive),
+                  max_connections=r.int(sv, "serve", "max_connections", Serve.max_connections, 1, 1_000_000))
 
     feeds = _filtered_feeds(r, data.get("feeds", []), categories)
 

@@ -3,22 +3,29 @@
 The files are the product and any static server will do (see the README's
 nginx snippet); this one is for `feedpub serve` and `feedpub run --serve`:
 the right content types, strong ETags and Last-Modified with 304s, HEAD,
-gzip when asked, and nothing outside the folder, ever.
+gzip when asked, and nothing outside the folder, ever. What to answer is
+`respond` (a function of the folder and the request); `FeedServer` holds
+the connections, within `Limits` no client can stretch.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import gzip
 import hashlib
+import http.client
+import io
 import logging
 import os
 import posixpath
 import re
+import socket
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
@@ -169,165 +176,133 @@ def page_for_feed(rel: str) -> str | None:
     return f"{folder}/index.html" if folder else "index.html"
 
 
-class Handler(BaseHTTPRequestHandler):
-    server_version = f"feedpub/{__version__}"
-    root: Path = Path(".")
-    cache: ByteCache = ByteCache(DEFAULT_CACHE)
-    metrics = None                                # () -> bytes of /metrics, when enabled
+@dataclass
+class Answer:
+    """One response, before it is written: status, headers, body."""
 
-    def log_message(self, fmt, *args):
-        log.debug("%s %s", self.address_string(), fmt % args)
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+    close: bool = False                  # the connection ends after it
 
-    def handle(self):
+
+def _plain(status: HTTPStatus, close: bool = False) -> Answer:
+    # No server-generated HTML beyond a line: nothing to reflect, nothing to list.
+    body = f"{status.value} {status.phrase}\n".encode()
+    return Answer(status.value, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+                  body, close)
+
+
+@dataclass(frozen=True)
+class Folder:
+    """What the server answers from: the output folder, its byte cache and
+    /metrics (when enabled)."""
+
+    root: Path
+    cache: ByteCache
+    metrics: object = None                        # () -> bytes of /metrics, when enabled
+
+
+def respond(folder: Folder, method: str, target: str, headers) -> Answer:
+    """The answer to one request (GET or HEAD) for a file of the folder.
+    `headers` is the request's (anything with a case-blind .get)."""
+    if method not in ("GET", "HEAD"):
+        return _plain(HTTPStatus.NOT_IMPLEMENTED, close=True)
+    try:
+        return _respond(folder, target, headers)
+    except OSError as exc:
+        # A path the OS cannot even look up (longer than its limit, say):
+        # the request is bad, not the server.
+        log.debug("%s: %s", target[:200], exc)
+        return _plain(HTTPStatus.BAD_REQUEST)
+
+
+def _resolve(root: Path, target: str) -> Path | None:
+    raw = unquote(urlsplit(target).path)
+    if "\x00" in raw or "\\" in raw:
+        return None
+    parts = [p for p in raw.split("/") if p]
+    if any(p in (".", "..") for p in parts):
+        return None
+    path = root.joinpath(*parts) if parts else root
+    try:
+        real = Path(os.path.realpath(path))
+    except ValueError:
+        return None
+    if real != root and root not in real.parents:
+        return None
+    if real.is_dir():
+        real = real / "index.html"            # never a listing
+    if not real.is_file() or any(p.startswith(".") for p in parts):
+        return None
+    return real
+
+
+def _respond(folder: Folder, target: str, headers) -> Answer:
+    if folder.metrics is not None and urlsplit(target).path == "/metrics":
+        body = folder.metrics()
+        return Answer(200, [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
+                            ("Content-Length", str(len(body))), ("Cache-Control", "no-store")], body)
+    root = folder.root
+    path = _resolve(root, target)
+    if path is None:
+        return _plain(HTTPStatus.NOT_FOUND)
+    browser = wants_html(headers.get("Accept"))
+    location = None
+    if browser:
+        # A feed opened in a browser: the category's page, which says how to
+        # subscribe (Chromium is removing XSLT, so the XSL view is a fallback).
+        feed = path.relative_to(root).as_posix()
+        rel = page_for_feed(feed)
+        page = root / rel if rel else None
+        if page is not None and page.is_file():
+            location = quote(posixpath.relpath(rel, posixpath.dirname(feed) or "."))
+            if posixpath.dirname(rel) != posixpath.dirname(feed):
+                # An archive page: its category's page is elsewhere, and its
+                # relative links must resolve from there, so send the browser there.
+                return Answer(302, [("Location", location), ("Vary", "Accept, Accept-Encoding"),
+                                    ("Cache-Control", "public, max-age=60"), ("Content-Length", "0")])
+            path = page
+    try:
+        st = path.stat()
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        data, etag = folder.cache.get(key, lambda: _load(str(path)))
+    except OSError:
+        return _plain(HTTPStatus.NOT_FOUND)
+    ctype = content_type(path, data)
+    if ctype.startswith(("application/rss+xml", "application/atom+xml")) and browser:
+        # Browsers show rss+xml as text; as XML they apply the feed's XSL view.
+        ctype = "application/xml; charset=utf-8"
+    use_gzip = ctype.startswith(_COMPRESSIBLE) and _accepts_gzip(headers.get("Accept-Encoding")) and len(data) > 200
+    if use_gzip:
+        etag = etag[:-1] + '-gz"'
+    last_modified = email.utils.formatdate(st.st_mtime, usegmt=True)
+    if _not_modified(headers, etag, int(st.st_mtime)):
+        return Answer(304, [("ETag", etag), ("Last-Modified", last_modified), ("Vary", "Accept, Accept-Encoding")])
+    body = folder.cache.get(key + ("gzip",), lambda: _gzip(data)) if use_gzip else data
+    out = [("Content-Type", ctype), ("Content-Length", str(len(body))), ("ETag", etag),
+           ("Last-Modified", last_modified), ("Cache-Control", "public, max-age=60"),
+           ("Vary", "Accept, Accept-Encoding"), ("X-Content-Type-Options", "nosniff")]
+    if location:
+        out.append(("Content-Location", location))
+    if use_gzip:
+        out.append(("Content-Encoding", "gzip"))
+    return Answer(200, out, body)
+
+
+def _not_modified(headers, etag: str, mtime: int) -> bool:
+    inm = headers.get("If-None-Match")
+    if inm is not None:
+        tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
+        return "*" in tags or etag in tags
+    ims = headers.get("If-Modified-Since")
+    if ims:
         try:
-            super().handle()
-        except (ConnectionError, TimeoutError) as exc:        # the client went away: its business
-            log.debug("%s: client gone (%s)", self.client_address[0], exc.__class__.__name__)
-
-    def do_HEAD(self):
-        self._answer(head=True)
-
-    def do_GET(self):
-        self._answer(head=False)
-
-    def _answer(self, head: bool) -> None:
-        try:
-            self._serve(head)
-        except (ConnectionError, TimeoutError):
-            raise                                             # handled once, in handle()
-        except OSError as exc:
-            # A path the OS cannot even look up (longer than its limit, say):
-            # the request is bad, not the server.
-            log.debug("%s: %s", self.path[:200], exc)
-            self.send_error(HTTPStatus.BAD_REQUEST, "Bad request")
-
-    def _resolve(self) -> Path | None:
-        raw = unquote(urlsplit(self.path).path)
-        if "\x00" in raw or "\\" in raw:
-            return None
-        parts = [p for p in raw.split("/") if p]
-        if any(p in (".", "..") for p in parts):
-            return None
-        target = self.root.joinpath(*parts) if parts else self.root
-        try:
-            real = Path(os.path.realpath(target))
-        except ValueError:
-            return None
-        if real != self.root and self.root not in real.parents:
-            return None
-        if real.is_dir():
-            real = real / "index.html"            # never a listing
-        if not real.is_file() or any(p.startswith(".") for p in parts):
-            return None
-        return real
-
-    def _serve(self, head: bool) -> None:
-        if self.metrics is not None and urlsplit(self.path).path == "/metrics":
-            self._send_metrics(head)
-            return
-        path = self._resolve()
-        if path is None:
-            self.send_error(HTTPStatus.NOT_FOUND, "Not found")
-            return
-        location = None
-        if self._browser():
-            # A feed opened in a browser: the category's page, which says how to
-            # subscribe (Chromium is removing XSLT, so the XSL view is a fallback).
-            feed = path.relative_to(self.root).as_posix()
-            rel = page_for_feed(feed)
-            page = self.root / rel if rel else None
-            if page is not None and page.is_file():
-                location = quote(posixpath.relpath(rel, posixpath.dirname(feed) or "."))
-                if posixpath.dirname(rel) != posixpath.dirname(feed):
-                    # An archive page: its category's page is elsewhere, and its
-                    # relative links must resolve from there, so send the browser there.
-                    self._redirect(location)
-                    return
-                path = page
-        try:
-            st = path.stat()
-            key = (str(path), st.st_mtime_ns, st.st_size)
-            data, etag = self.cache.get(key, lambda: _load(str(path)))
-        except OSError:
-            self.send_error(HTTPStatus.NOT_FOUND, "Not found")
-            return
-        ctype = content_type(path, data)
-        if ctype.startswith(("application/rss+xml", "application/atom+xml")) and self._browser():
-            # Browsers show rss+xml as text; as XML they apply the feed's XSL view.
-            ctype = "application/xml; charset=utf-8"
-        use_gzip = ctype.startswith(_COMPRESSIBLE) and _accepts_gzip(self.headers.get("Accept-Encoding")) \
-            and len(data) > 200
-        if use_gzip:
-            etag = etag[:-1] + '-gz"'
-        last_modified = email.utils.formatdate(st.st_mtime, usegmt=True)
-        if self._not_modified(etag, int(st.st_mtime)):
-            self.send_response(HTTPStatus.NOT_MODIFIED)
-            self.send_header("ETag", etag)
-            self.send_header("Last-Modified", last_modified)
-            self.send_header("Vary", "Accept, Accept-Encoding")
-            self.end_headers()
-            return
-        body = self.cache.get(key + ("gzip",), lambda: _gzip(data)) if use_gzip else data
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("ETag", etag)
-        self.send_header("Last-Modified", last_modified)
-        self.send_header("Cache-Control", "public, max-age=60")
-        self.send_header("Vary", "Accept, Accept-Encoding")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        if location:
-            self.send_header("Content-Location", location)
-        if use_gzip:
-            self.send_header("Content-Encoding", "gzip")
-        self.end_headers()
-        if not head:
-            self.wfile.write(body)
-
-    def _send_metrics(self, head: bool) -> None:
-        body = self.metrics()
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        if not head:
-            self.wfile.write(body)
-
-    def _redirect(self, location: str) -> None:
-        self.send_response(HTTPStatus.FOUND)
-        self.send_header("Location", location)
-        self.send_header("Vary", "Accept, Accept-Encoding")
-        self.send_header("Cache-Control", "public, max-age=60")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def _browser(self) -> bool:
-        return wants_html(self.headers.get("Accept"))
-
-    def _not_modified(self, etag: str, mtime: int) -> bool:
-        inm = self.headers.get("If-None-Match")
-        if inm is not None:
-            tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
-            return "*" in tags or etag in tags
-        ims = self.headers.get("If-Modified-Since")
-        if ims:
-            try:
-                since = email.utils.parsedate_to_datetime(ims)
-            except (TypeError, ValueError):
-                return False
-            return since is not None and since.timestamp() >= mtime
-        return False
-
-    def send_error(self, code, message=None, explain=None):
-        # No server-generated HTML beyond a line: nothing to reflect, nothing to list.
-        body = f"{code} {message or ''}\n".encode()
-        self.send_response(code, message)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+            since = email.utils.parsedate_to_datetime(ims)
+        except (TypeError, ValueError):
+            return False
+        return since is not None and since.timestamp() >= mtime
+    return False
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -350,33 +325,169 @@ def _return_large_blocks() -> None:
         pass
 
 
-class FeedServer:
-    """A threaded server over one folder, startable in the background."""
+@dataclass(frozen=True)
+class Limits:
+    """What one client may hold of the server (README, "Serving the feeds")."""
 
-    def __init__(self, root: Path, address: tuple[str, int], cache_bytes: int = DEFAULT_CACHE, metrics=None):
+    header_timeout: float = 10.0     # seconds from a connection's start (or its idle wait's end) to a whole request head
+    keep_alive: float = 15.0         # seconds an idle connection is kept for its next request
+    max_requests: int = 100          # requests on one connection, then it is closed
+    max_connections: int = 1024      # open at once; past it a new connection gets 503 and is closed
+    backlog: int = 1024              # connections the kernel holds before the server accepts them
+    write_timeout: float = 60.0      # seconds a client may take to take one response
+    workers: int = 8                 # threads that read files (and /metrics) for answers
+
+
+MAX_HEAD = 64 * 1024                 # bytes of a request line and its headers
+BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Length: 24\r\nRetry-After: 1\r\nConnection: close\r\n\r\n503 Service Unavailable\n")
+
+
+class FeedServer:
+    """The output folder over HTTP/1.1, startable in the background.
+
+    Connections are held by one asyncio loop, not a thread each: a client
+    that sends its request slowly (or never) costs a few kilobytes until
+    `header_timeout` closes it, whatever it drips, and never delays another
+    client. Whole requests are answered by a few threads (file reads and
+    /metrics may block); past `max_connections`, a new connection gets a
+    503 at once instead of waiting behind the others."""
+
+    def __init__(self, root: Path, address: tuple[str, int], cache_bytes: int = DEFAULT_CACHE, metrics=None,
+                 limits: Limits = Limits()):
         _return_large_blocks()
         self.cache = ByteCache(cache_bytes)
-        handler = type("BoundHandler", (Handler,), {"root": Path(os.path.realpath(root)), "cache": self.cache,
-                                                    "metrics": staticmethod(metrics) if metrics else None})
-        self.httpd = ThreadingHTTPServer(address, handler)
-        self.httpd.daemon_threads = True
+        self.folder = Folder(Path(os.path.realpath(root)), self.cache, metrics)
+        self.limits = limits
+        self.sock = socket.create_server(address, backlog=limits.backlog,
+                                         family=socket.AF_INET6 if ":" in address[0] else socket.AF_INET)
+        self.open = 0                                # connections open now
+        self.refused = 0                             # connections answered 503 (over max_connections)
+        self._workers = ThreadPoolExecutor(limits.workers, thread_name_prefix="feedpub-serve")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._ready = threading.Event()
         self.thread: threading.Thread | None = None
 
     @property
+    def address(self) -> tuple[str, int]:
+        return self.sock.getsockname()[:2]
+
+    @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}/"
+        host, port = self.address
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
 
     def start(self) -> FeedServer:
-        # A short poll: stop() (shutdown) returns within it, not within half a second.
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                       name="feedpub-serve", daemon=True)
+        self.thread = threading.Thread(target=self.serve_forever, name="feedpub-serve", daemon=True)
         self.thread.start()
+        self._ready.wait()
         return self
 
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
     def serve_forever(self) -> None:
-        self.httpd.serve_forever()
+        """Serve until stop() (from another thread) or Ctrl-C."""
+        try:
+            asyncio.run(self._main())
+        finally:
+            self._ready.set()
+            self.sock.close()
+            self._workers.shutdown(wait=False, cancel_futures=True)
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stopping is not None and not self._loop.is_closed():
+            try:
+                self._loop.call_soon_threadsafe(self._stopping.set)
+            except RuntimeError:                     # the loop ended meanwhile
+                pass
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+        self.sock.close()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        server = await asyncio.start_server(self._connection, sock=self.sock, limit=MAX_HEAD,
+                                            backlog=self.limits.backlog)
+        self._ready.set()
+        async with server:
+            await self._stopping.wait()
+            server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername") or ("?",)
+        try:
+            if self.open >= self.limits.max_connections:
+                self.refused += 1
+                writer.write(BUSY)
+                await asyncio.wait_for(writer.drain(), self.limits.header_timeout)
+                return
+            self.open += 1
+            try:
+                await self._serve(reader, writer)
+            finally:
+                self.open -= 1
+        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError) as exc:
+            log.debug("%s: client gone (%s)", peer[0], exc.__class__.__name__)
+        finally:
+            writer.transport.abort() if writer.transport.get_write_buffer_size() else writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Requests on one connection, one after another, until it closes,
+        idles past keep_alive, is slow past header_timeout or has had
+        max_requests."""
+        limits = self.limits
+        for n in range(limits.max_requests):
+            try:
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"),
+                                              limits.header_timeout if n == 0 else limits.keep_alive)
+            except asyncio.LimitOverrunError:
+                await self._write(writer, _plain(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, close=True), "GET")
+                return
+            except asyncio.IncompleteReadError:
+                return                                    # the client closed (between requests: as it may)
+            request = parse_head(head)
+            if request is None:
+                await self._write(writer, _plain(HTTPStatus.BAD_REQUEST, close=True), "GET")
+                return
+            method, target, headers, keep = request
+            answer = await asyncio.get_running_loop().run_in_executor(
+                self._workers, respond, self.folder, method, target, headers)
+            keep = keep and not answer.close and n + 1 < limits.max_requests and not self._stopping.is_set()
+            log.debug("%s %s %s -> %d", (writer.get_extra_info("peername") or ("?",))[0], method, target[:200],
+                      answer.status)
+            await self._write(writer, answer, method, keep)
+            if not keep:
+                return
+
+    async def _write(self, writer: asyncio.StreamWriter, answer: Answer, method: str, keep: bool = False) -> None:
+        status = HTTPStatus(answer.status)
+        lines = [f"HTTP/1.1 {status.value} {status.phrase}", f"Server: feedpub/{__version__}",
+                 f"Date: {email.utils.formatdate(usegmt=True)}"]
+        lines += [f"{k}: {v}" for k, v in answer.headers]
+        lines.append("Connection: keep-alive" if keep else "Connection: close")
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        if method != "HEAD" and answer.body:
+            writer.write(answer.body)
+        await asyncio.wait_for(writer.drain(), self.limits.write_timeout)
+
+
+def parse_head(head: bytes):
+    """A request line and headers -> (method, target, headers, keep-alive?),
+    or None when it is not HTTP/1.x."""
+    line, _, rest = head.partition(b"\r\n")
+    parts = line.decode("latin-1").split(" ")
+    if len(parts) != 3 or parts[2] not in ("HTTP/1.1", "HTTP/1.0") or not parts[1]:
+        return None
+    method, target, version = parts
+    try:
+        headers = http.client.parse_headers(io.BytesIO(rest))
+    except http.client.HTTPException:
+        return None
+    connection = (headers.get("Connection") or "").lower()
+    keep = "keep-alive" in connection if version == "HTTP/1.0" else "close" not in connection
+    has_body = headers.get("Transfer-Encoding") or (headers.get("Content-Length") or "0").strip() not in ("", "0")
+    return method, target, headers, keep and not has_body     # a body is never read: the connection ends after it
