@@ -375,3 +375,21 @@ def test_a_watched_folder_is_still_scanned_whole_every_rescan_seconds(site):
         wait_for(lambda: "遺漏" in titles(site), timeout=5)
     finally:
         p.stop()
+
+
+def test_a_gather_due_soon_is_never_put_off_by_a_later_one(site):
+    """A copy that closes its file while a gather runs asks for a gather at
+    once; the gather ending then asks to look again when held files are
+    quiet (10 s later). The sooner one stands: the file is published within
+    the second the README promises, not after the quiet wait."""
+    configure(site, every="1h", watch=True)
+    p = Publisher(site.settings(), debounce=5.0, max_delay=5.0)   # "soon" long enough to look at
+    p.start()
+    try:
+        wait_for(lambda: p.ticks >= 1 and not p.busy)
+        p.poke("inbox")                                  # the close's event: gather soon
+        soon = p.scheduler.get_job("watch:inbox").next_run_time
+        p.poke("inbox", at=time.monotonic() + 10)        # the gather's own "when they are quiet"
+        assert p.scheduler.get_job("watch:inbox").next_run_time == soon
+    finally:
+        p.stop()

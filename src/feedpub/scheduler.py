@@ -289,6 +289,10 @@ class Publisher:
             delay = gather_delay(now, first, self.debounce, self.max_delay, at)
             run_at = _utcnow() + timedelta(seconds=delay)
             try:
+                pending = self.scheduler.get_job(f"watch:{name}")
+                if pending is not None and pending.next_run_time is not None and pending.next_run_time <= run_at:
+                    return          # a gather is due sooner (a file closed meanwhile): never put it off
+
                 # max_instances=2: a poke during the watch tick itself (files still
                 # arriving) queues one more tick behind it instead of being dropped.
                 self.scheduler.add_job(self._watch_tick, DateTrigger(run_date=run_at), args=[name],
@@ -342,7 +346,7 @@ class Publisher:
         error = None
         summary = None
         changed = self._take_changes(name)
-        held, due = self._held(name)
+        held, _ = self._held(name)
         try:
             # Files named by events were closed by their writers or renamed into
             # place: read at once. A whole scan may meet files written while no
@@ -379,7 +383,9 @@ class Publisher:
             if self.pinger and summary.changed_feeds:
                 self.pinger.submit(summary.changed_feeds)
             if summary.deferred:
-                self.poke(name, at=due)               # files still being written: look again when quiet
+                # Files still being written: look again when they are quiet, as
+                # they are now (one closed during this gather is due at once).
+                self.poke(name, at=self._held(name)[1])
         self._write_status(changed=summary is None or bool(summary.articles["new"] or summary.articles["updated"]
                                                             or summary.problems or summary.written))
 
