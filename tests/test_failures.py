@@ -218,6 +218,26 @@ def test_a_read_only_disk_is_one_line(site, tmp_path, tmpfs):
         assert r.returncode == 3 and "problem:" in r.stdout
 
 
+@pytest.mark.slow
+def test_an_output_folder_made_read_only_after_publishing_is_one_line(site, tmp_path, tmpfs):
+    """Feeds published, then the folder made read-only (a remount, a full
+    quota, a permissions change): a new article is exit 3 and one line
+    naming the folder, for `build` as for every tick of `run`; the feeds
+    already there are unchanged."""
+    out = tmpfs("out", "size=1m")
+    cfg = _config(site, tmp_path, out=out)
+    site.write("a.txt", dump(HYXW, "甲", "2020/6/1 10:00:00", "來處"))
+    assert feedpub(site, "build", config=cfg).returncode == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    subprocess.run(["mount", "-o", "remount,ro", str(out)], check=True)
+    site.write("b.txt", dump(HYXW, "乙", "2020/6/2 10:00:00", "來處"))
+    r = feedpub(site, "build", config=cfg)
+    assert r.returncode == 3 and "Traceback" not in r.stderr, r.stderr
+    (line,) = r.stderr.strip().splitlines()
+    assert line.startswith(f"feedpub: cannot publish: {out}/") and "Read-only file system" in line, line
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
 # -- leftovers and odd files ---------------------------------------------------------------------
 
 def test_temp_files_of_a_dead_writer_go_at_once(site):

@@ -86,7 +86,10 @@ def _holds(target: Path, data: bytes) -> bool:
 def _temp_copy(target: Path, data: bytes, *, fsync: bool, owner: int | None = None) -> str:
     """`data` in a new temporary file beside `target` (mode 0644): its path.
     `owner` is the process that will rename it (default: this one)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.~{_owner(owner)}~", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.~{_owner(owner)}~", suffix=".tmp", dir=target.parent)
+    except OSError as exc:                     # a read-only or full folder, one we may not write in
+        raise PublishError(f"{target.parent}: cannot write a file there: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
