@@ -325,6 +325,20 @@ def _return_large_blocks() -> None:
         pass
 
 
+def _enough_descriptors(wanted: int) -> None:
+    """Raise this process's open-file limit towards `wanted` (within the hard
+    limit): a soft limit of 1,024 would refuse connections before
+    max_connections does, with errors instead of a 503."""
+    try:
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            top = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, top), hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one client may hold of the server (README, "Serving the feeds")."""
@@ -356,6 +370,7 @@ class FeedServer:
     def __init__(self, root: Path, address: tuple[str, int], cache_bytes: int = DEFAULT_CACHE, metrics=None,
                  limits: Limits = Limits()):
         _return_large_blocks()
+        _enough_descriptors(limits.max_connections + 256)
         self.cache = ByteCache(cache_bytes)
         self.folder = Folder(Path(os.path.realpath(root)), self.cache, metrics)
         self.limits = limits

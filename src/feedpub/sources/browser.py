@@ -217,7 +217,7 @@ class Browser:
             page.set_default_timeout(max(1.0, (ends - time.monotonic()) * 1000))
             try:
                 response = page.goto(url, wait_until="networkidle", timeout=max(1.0, (ends - time.monotonic()) * 1000))
-            except Exception as exc:                      # Playwright's TimeoutError and navigation errors
+            except Exception:                             # Playwright's TimeoutError and navigation errors
                 if time.monotonic() >= ends:
                     raise FetchError(url, f"took longer than {self.http.deadline:.0f}s in all "
                                           f"(the deadline of a page)") from None
