@@ -8,7 +8,7 @@ same few milliseconds. Each round opens --readers connections at once
 with gzip, and records the time from its connect to the first byte of the
 answer; a reader with no answer within 10 s counts as unanswered. A second
 row repeats the burst while --slow connections hold half-sent requests
-open (slowloris). Baseline, measured in the same run on the same folder
+open (slowloris), and a first row asks one reader at a time (idle). Baseline, measured in the same run on the same folder
 and client: Python's ThreadingHTTPServer (a thread per connection, listen
 backlog 5), which `feedpub serve` was built on until issue 27.
 """
@@ -132,18 +132,20 @@ def main() -> None:
         ready = {"feedpub serve": "serving", "ThreadingHTTPServer": "Serving HTTP"}
         print(f"{args.readers} readers at once, {args.rounds} rounds each, interleaved; "
               f"slowloris row: {args.slow} half-sent requests held open")
-        rows: dict = {(name, slow): [] for name in servers for slow in (0, args.slow)}
+        rows: dict = {(name, slow): [] for name in servers for slow in (-1, 0, args.slow)}
         for _ in range(args.rounds):
             for name, command in servers.items():    # alternated, so both see the same machine
                 proc, port = start(command, ready[name])
                 try:
+                    for _ in range(20):                  # one reader at a time: the idle figure
+                        rows[(name, -1)] += asyncio.run(burst(port, 1, 0))
                     for slow in (0, args.slow):
                         rows[(name, slow)] += asyncio.run(burst(port, args.readers, slow))
                 finally:
                     proc.terminate()
                     proc.wait(timeout=10)
         for (name, slow), times in rows.items():
-            label = f"{name}{' + slowloris' if slow else ''}"
+            label = f"{name}{', one reader alone' if slow < 0 else ', burst + slowloris' if slow else ', burst'}"
             print(f"  {label:36s} {summary(times)}   ({len(times)} requests)")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
 
