@@ -15,11 +15,11 @@ decides what a date or a source line means.
 
 from __future__ import annotations
 
-import json
 import re
 
 from lxml import html as lxml_html
 
+from . import jsontext
 from .formats import crumb_text
 
 _TITLE_META = ("ArticleTitle", "title", "og:title", "twitter:title", "headline")
@@ -44,7 +44,7 @@ def read_page(doc, text: str) -> dict[str, str | None]:
     ld = _json_ld(doc)
     h1 = _first_text(doc, "//h1") or _first_text(doc, "//*[contains(@class,'title')]//*[self::h2 or self::h3]")
     title = meta.get("articletitle") or h1 or meta.get("og:title") or meta.get("twitter:title") or \
-        ld.get("headline") or _page_title(doc)
+        _text(ld.get("headline")) or _page_title(doc)
     byline = _byline(doc)
     dates = [meta[k.lower()] for k in _DATE_META if meta.get(k.lower())]
     dates += [v for v in (ld.get("datePublished"), ld.get("dateCreated")) if isinstance(v, str)]
@@ -100,15 +100,26 @@ def _metas(doc) -> dict[str, str]:
 
 
 def _json_ld(doc) -> dict:
+    """The first JSON-LD object that describes an article (a headline or a
+    date), whatever shape the page's JSON-LD has: odd shapes and depth
+    bombs are skipped, as a reader would skip them."""
     for script in doc.xpath("//script[@type='application/ld+json']"):
         try:
-            data = json.loads(script.text or "")
+            data = jsontext.loads(script.text or "")
         except ValueError:
             continue
-        for item in (data if isinstance(data, list) else data.get("@graph", [data]) if isinstance(data, dict) else []):
+        if isinstance(data, dict):
+            graph = data.get("@graph")
+            data = graph if isinstance(graph, list) else [data]
+        for item in data if isinstance(data, list) else ():
             if isinstance(item, dict) and (item.get("datePublished") or item.get("headline")):
                 return item
     return {}
+
+
+def _text(value) -> str | None:
+    """A JSON-LD value used as text: only a string is (a page may put anything there)."""
+    return value if isinstance(value, str) else None
 
 
 def _first_text(doc, xpath: str) -> str | None:

@@ -22,11 +22,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from lxml import etree
 from lxml import html as lxml_html
 
 from ..config import Field, Source
 from ..model import Problem, RawArticle
-from . import Gathered, Recall, SourceError, Unit, auto, decode, select
+from . import Gathered, Recall, SourceError, Unit, auto, decode, jsontext, select
 from .formats import crumb_text, source_text
 from .http import FetchError, Http, Page
 
@@ -92,7 +93,10 @@ def page_text(page: Page) -> str:
 
 def parse(page: Page, text: str | None = None):
     """Bytes -> lxml document (and the URL its links are relative to)."""
-    doc = lxml_html.document_fromstring((page_text(page) if text is None else text) or "<html></html>")
+    try:
+        doc = lxml_html.document_fromstring((page_text(page) if text is None else text) or "<html></html>")
+    except etree.ParserError:                    # only whitespace or a comment: a page with nothing on it
+        doc = lxml_html.document_fromstring("<html></html>")
     base = doc.xpath("//base/@href")
     return doc, urljoin(page.url, base[0].strip()) if base else page.url
 
@@ -127,6 +131,15 @@ def page_urls(start: str, page_url: str | None, page_param: str | None, page_fro
             return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(q), ""))
         return (at(n) for n in itertools.count(first))
     return None
+
+
+def unreadable(url: str, exc: Exception) -> FetchError:
+    """A page that was fetched but could not be read (an empty document, a
+    shape no reader expects): that page's problem, not its source's. Not
+    fetched again until its listing shows it anew (like a 404)."""
+    reason = str(exc).splitlines()[0][:300] if str(exc) else ""
+    return FetchError(url, f"could not be read: {exc.__class__.__name__}" + (f": {reason}" if reason else ""),
+                      permanent=True)
 
 
 def narrow(text: str | None, field: Field) -> tuple[str | None, bool]:
@@ -264,7 +277,7 @@ class WebSource:
         if w.listing == "json":
             text = decode.decode_declared(page.content, [page.charset, "utf-8"]).text
             try:
-                data = json.loads(text)
+                data = jsontext.loads(text)
             except ValueError as exc:
                 raise FetchError(page.url, f"not JSON: {exc}", permanent=False) from None
             items = select.compile_path(w.item).search(data)
@@ -300,7 +313,12 @@ class WebSource:
             known = memory.get(url, {})
             try:
                 page = self.get_listing(url, etag=known.get("etag"), last_modified=known.get("last_modified"))
-                items, base = self.listed(page) if page.status != 304 else ([], url)
+                try:
+                    items, base = self.listed(page) if page.status != 304 else ([], url)
+                except FetchError:
+                    raise
+                except Exception as exc:                     # a page that cannot be read: this start entry's
+                    raise unreadable(url, exc) from None
             except FetchError as exc:
                 if not (n and numbered is not None and exc.status == 404):   # past the last numbered page
                     out.problems.append(Problem(self.settings.name, url, exc.reason))
@@ -369,6 +387,12 @@ class WebSource:
             page = self.get_article(c.url)
         except FetchError as exc:
             return None, exc
+        try:
+            return self._read_article(c, page), None
+        except Exception as exc:                             # whatever the page holds costs that page only
+            return None, unreadable(c.url, exc)
+
+    def _read_article(self, c: Candidate, page: Page) -> RawArticle:
         text = page_text(page)
         doc, base = parse(page, text)
         a = self.web.article
@@ -394,7 +418,7 @@ class WebSource:
             source_name=source_text(source_name) if source_name else None,
             author=get(a.author, "author"),
             link=link, timezone=self.settings.timezone, default_category=self.settings.category,
-        ), None
+        )
 
     # -- feedpub try ------------------------------------------------------------------
     def trial(self) -> list[tuple[str, str, object]]:
