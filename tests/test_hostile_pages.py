@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from datetime import timedelta
 
 import feedparser
 import pytest
@@ -117,3 +118,59 @@ def test_a_json_listing_nested_200000_deep_costs_that_start_only(server, tmp_pat
     assert not summary.failed_sources and titles(tmp_path) == {"好文章一", "好文章二"}
     (problem,) = [p for p in summary.problems if p.location == f"{base}/api/bomb"]
     assert "nested deeper than 64 levels" in problem.reason
+
+
+def test_a_page_cannot_take_over_another_article_by_its_canonical_link(server, tmp_path):
+    """An item stays as first published: a later page (of the same source or
+    another) whose canonical link or og:url names it is reported and changes
+    nothing; a canonical link to another host is not honoured at all."""
+    site, base = server
+    site.pages["/news/a1.html"] = sitesrv.Resource(article("港口吞吐量創新高", "2020-06-01 10:00:00"), HTML)
+    site.pages["/news/"] = sitesrv.Resource(listing([("/news/a1.html", "港口吞吐量創新高")]), HTML)
+    sources = web_source("portal", [f"{base}/news/"]) + web_source("other", [f"{base}/other/"]).replace(
+        'category = "港航/港口動態"', 'category = "港航/其他"')
+    site.pages["/other/"] = sitesrv.Resource(listing([]), HTML)
+    settings = settings_for(tmp_path, base, sources)
+    build(settings)
+    before = {p.relative_to(tmp_path / "feeds"): p.read_bytes() for p in (tmp_path / "feeds").rglob("*")
+              if p.is_file()}
+    fake = "FAKE: the newsroom retracts everything"
+    site.pages["/news/evil.html"] = sitesrv.Resource(article(
+        fake, "2020-06-02 10:00:00", f'<link rel="canonical" href="{base}/news/a1.html">'), HTML)
+    site.pages["/other/evil2.html"] = sitesrv.Resource(article(
+        fake + " 2", "2020-06-02 10:00:00", f'<meta property="og:url" content="{base}/news/a1.html">'), HTML)
+    site.pages["/news/elsewhere.html"] = sitesrv.Resource(article(
+        "另一台主機的連結", "2020-06-03 10:00:00", '<link rel="canonical" href="https://news.example.org/x.html">'),
+        HTML)
+    site.pages["/news/"] = sitesrv.Resource(listing([("/news/a1.html", "港口吞吐量創新高"),
+                                                     ("/news/evil.html", "假"), ("/news/elsewhere.html", "別處")]),
+                                            HTML)
+    site.pages["/other/"] = sitesrv.Resource(listing([("/other/evil2.html", "假二")]), HTML)
+    site.last_modified += timedelta(hours=1)                            # the listings changed
+    summary = build(settings)
+    reported = {p.location: p.reason for p in summary.problems}
+    assert "an item published from another page" in reported[f"{base}/news/evil.html"]
+    assert "an item published from another page" in reported[f"{base}/other/evil2.html"]
+    assert summary.articles["refused"] == 2 and summary.articles["new"] == 1
+    feed = feedparser.parse((tmp_path / "feeds" / "rss.xml").read_bytes())
+    assert {e.title: e.link for e in feed.entries} == {
+        "港口吞吐量創新高": f"{base}/news/a1.html",
+        "另一台主機的連結": f"{base}/news/elsewhere.html"}            # its own URL, not the other host's
+    after = {p.relative_to(tmp_path / "feeds"): p.read_bytes() for p in (tmp_path / "feeds").rglob("*")
+             if p.is_file()}
+    feeds = [rel for rel in before if rel.name in ("rss.xml", "atom.xml")]
+    assert sum(entry_of(before[rel], f"{base}/news/a1.html") is not None for rel in feeds) >= 4
+    assert feeds and all(entry_of(after[rel], f"{base}/news/a1.html") == entry_of(before[rel], f"{base}/news/a1.html")
+                         for rel in feeds)                         # the first item as it was, in every feed
+    assert all(fake not in data.decode("utf-8", "replace") for data in after.values())
+
+
+def entry_of(feed: bytes, link: str) -> bytes | None:
+    """The serialized <item> or <entry> of one link in a feed (None: not in it)."""
+    from lxml import etree
+    root = etree.fromstring(feed)
+    for el in root.iter("item", "{http://www.w3.org/2005/Atom}entry"):
+        links = [x.text for x in el.iter("link")] + [x.get("href") for x in el.iter("{http://www.w3.org/2005/Atom}link")]
+        if link in links:
+            return etree.tostring(el)
+    return None

@@ -284,8 +284,8 @@ def _store_batch(store: Store, summary: Summary, now: datetime, name: str, reads
     summary.files_read += sum(r.fetched for r in reads)
     if not reads:
         return False
-    outcomes, failed = store.write(lambda tx: _store(tx, summary.token, now, name, reads, stale),
-                                   what=f"{len(reads)} article file(s) or page(s) of {name}")
+    outcomes, failed, taken = store.write(lambda tx: _store(tx, summary.token, now, name, reads, stale),
+                                          what=f"{len(reads)} article file(s) or page(s) of {name}")
     for i, problem in failed.items():
         reads[i].usable, reads[i].problems = None, [problem]
     before = summary.articles["new"] + summary.articles["updated"]
@@ -293,12 +293,15 @@ def _store_batch(store: Store, summary: Summary, now: datetime, name: str, reads
         summary.articles[saved.outcome] += 1
         summary.by_source[name][saved.outcome] += 1
         summary.changed_categories |= saved.category_keys
-        if saved.outcome != "unchanged":
+        if saved.outcome in ("new", "updated"):
             summary.changed_articles.add(saved.article_pk)
     for read in reads:
         for p in read.problems:
             _report(p, read.where)
         summary.problems.extend(read.problems)
+    for p in taken:
+        _report(p, p.location)
+    summary.problems.extend(taken)
     summary.progress.advance("read", len(reads))
     summary.progress.advance("stored", summary.articles["new"] + summary.articles["updated"] - before)
     return any(r.usable is None for r in reads)
@@ -395,7 +398,9 @@ def _store(tx, token: str, now: datetime, source: str, reads: list[_Read], stale
     them one by one, so a failure costs only the read that caused it (it is
     recorded as a problem, and what the source remembers of it is not).
     Touches nothing but the transaction (Store.write may run it again):
-    returns what was saved and {index of a read that failed: its problem}.
+    returns what was saved, {index of a read that failed: its problem} and
+    the problems of articles the store refused (a page's claim on an item
+    published from another place).
     A busy store is not a read's failure: it ends the whole attempt."""
     for read in reads:
         if read.usable is None:                            # feedpub failed reading it: its problem is kept
@@ -403,21 +408,22 @@ def _store(tx, token: str, now: datetime, source: str, reads: list[_Read], stale
                 tx.clear_problems(source, read.location)
             for p in read.problems:
                 tx.record_problem(p, now)
-    outcomes, error = _in_savepoint(tx, lambda: _store_reads(
+    result, error = _in_savepoint(tx, lambda: _store_reads(
         tx, token, now, source, [r for r in reads if r.usable is not None], stale))
     if error is None:
-        return outcomes, {}
-    outcomes, failed = [], {}
+        return result[0], {}, result[1]
+    outcomes, failed, taken = [], {}, []
     for i, read in enumerate(reads):
         if read.usable is None:
             continue
-        saved, error = _in_savepoint(tx, lambda: _store_reads(tx, token, now, source, [read], stale))
+        result, error = _in_savepoint(tx, lambda: _store_reads(tx, token, now, source, [read], stale))
         if error is None:
-            outcomes.extend(saved)
+            outcomes.extend(result[0])
+            taken.extend(result[1])
         else:
             failed[i] = Problem(source, read.location, _internal(error))
             tx.record_problem(failed[i], now)
-    return outcomes, failed
+    return outcomes, failed, taken
 
 
 def _in_savepoint(tx, work):
@@ -438,19 +444,26 @@ def _in_savepoint(tx, work):
         return None, exc
 
 
-def _store_reads(tx, token: str, now: datetime, source: str, reads: list[_Read], stale: set[str]) -> list:
+def _store_reads(tx, token: str, now: datetime, source: str, reads: list[_Read], stale: set[str]) -> tuple:
+    """(what was saved, the problems of articles refused by the store)."""
     for read in reads:
         if read.location in stale:
             tx.clear_problems(source, read.location)       # a file read again starts with a clean slate
-    saved = tx.save_many([a for read in reads for a in read.articles], now)
-    if any(s.outcome != "unchanged" for s in saved):
+    arts = [(read, a) for read in reads for a in read.articles]
+    saved = tx.save_many([a for _, a in arts], now)
+    if any(s.outcome in ("new", "updated") for s in saved):
         tx.add_pending(token)                              # a crash before publish: render all next time
-    for read in reads:
-        for p in read.problems:
-            tx.record_problem(p, now)
+    taken = [_taken(source, read, a) for (read, a), s in zip(arts, saved) if s.outcome == "refused"]
+    for p in [p for read in reads for p in read.problems] + taken:
+        tx.record_problem(p, now)
     tx.remember(source, {r.location: r.memo for r in reads if r.usable and r.memo})
     tx.forget(source, [r.location for r in reads if r.memo and not r.usable])    # retried next time
-    return saved
+    return saved, taken
+
+
+def _taken(source: str, read: _Read, article: Article) -> Problem:
+    return Problem(source, read.location, f"its canonical link names {article.url}, an item published from "
+                                          f"another page: that item was left as it was")
 
 
 def _internal(exc: Exception) -> str:

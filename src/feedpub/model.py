@@ -30,6 +30,7 @@ class RawArticle:
     author: str | None = None
     summary: str | None = None
     link: str | None = None
+    claimed: bool = False            # `link` is what the page says it is (a canonical link), not where it was found
     base_url: str | None = None      # what relative links in the body are relative to (the page's URL)
     id: str | None = None            # an id the article carries itself
     timezone: str | None = None      # zone for times that carry none
@@ -72,6 +73,8 @@ class Article:
     source_name: str | None = None
     given_id: str | None = None
     topics: tuple[str, ...] = ()      # slugs of the filtered feeds ([[feeds]]) it is in
+    claimed: bool = False             # its URL is a page's claim (RawArticle.claimed): it may change no item
+                                      # published from another place
 
 
 # A filtered feed's pseudo-category in the store is keyed "~" + its slug (no

@@ -79,6 +79,7 @@ def normalize(raw: RawArticle, *, now: datetime, summary_length: int = 200,
         published=published, updated=updated, gathered_at=raw.gathered_at.astimezone(timezone.utc), date_raw=date_raw, categories=tuple(paths),
         content_hash=content_hash, url=url, author=author, source_name=source_name, given_id=given_id,
         topics=topics.feeds_for(feeds, title, body_text, [p.key for p in paths]),
+        claimed=raw.claimed and url is not None,
     )
     problems = [Problem(raw.source, raw.location, w, "warning") for w in warnings]
     return article, problems

@@ -133,6 +133,22 @@ def page_urls(start: str, page_url: str | None, page_param: str | None, page_fro
     return None
 
 
+def own_url(doc, base: str, page_url: str) -> str | None:
+    """The URL an article page says is its own (`<link rel="canonical">`,
+    else `og:url`), honoured only on the page's own host: a page cannot
+    speak for another site. Whether it may speak for another page of its
+    site is the store's to say (an item published from another URL keeps
+    it)."""
+    for found in (doc.xpath("//link[@rel='canonical']/@href"), doc.xpath("//meta[@property='og:url']/@content")):
+        value = found[0].strip() if found else ""
+        if value:
+            url = canonical_url(urljoin(base, value))
+            parts = urlsplit(url)
+            if parts.scheme in ("http", "https") and parts.netloc == urlsplit(canonical_url(page_url)).netloc:
+                return url
+    return None
+
+
 def unreadable(url: str, exc: Exception) -> FetchError:
     """A page that was fetched but could not be read (an empty document, a
     shape no reader expects): that page's problem, not its source's. Not
@@ -406,8 +422,7 @@ class WebSource:
         date = get(a.date, "date")
         source_name = get(a.source, "source") or c.source
         crumb = get(a.breadcrumb, "breadcrumb")
-        canonical = doc.xpath("//link[@rel='canonical']/@href")
-        link = canonical_url(urljoin(base, canonical[0].strip())) if canonical and canonical[0].strip() else c.url
+        link = own_url(doc, base, page.url) or c.url
         body = (select.inner_html(doc, a.body.select) if a.body else None) or found.get("body")
         return RawArticle(
             source=self.settings.name, location=c.url, gathered_at=page.date,
@@ -417,7 +432,8 @@ class WebSource:
             categories=(c.category,) if c.category and not crumb else (),
             source_name=source_text(source_name) if source_name else None,
             author=get(a.author, "author"),
-            link=link, timezone=self.settings.timezone, default_category=self.settings.category,
+            link=link, claimed=link != c.url, timezone=self.settings.timezone,
+            default_category=self.settings.category,
         )
 
     # -- feedpub try ------------------------------------------------------------------

@@ -21,7 +21,7 @@ from .sql import dialect_insert, insert_or_nothing
 
 @dataclass(frozen=True)
 class Saved:
-    outcome: str                   # "new", "updated" or "unchanged"
+    outcome: str                   # "new", "updated", "unchanged" or "refused" (Article.claimed)
     category_keys: frozenset[str]  # categories whose feeds must change
     article_pk: int
 
@@ -34,9 +34,15 @@ class ArticleWrites:
         self._cat_cache.clear()
 
     def save(self, art: Article, now: datetime) -> Saved:
-        """Insert or update one article; ids are minted here and only here."""
+        """Insert or update one article; ids are minted here and only here.
+        An article whose URL is a page's claim (Article.claimed) changes no
+        item published from another place: outcome "refused"."""
         a = articles.c
         row = self.conn.execute(sa.select(articles).where(a.key == art.key)).first()
+        if row is not None and art.claimed and not self._placed_at(row.pk, art):
+            # Another page's item: the first one stays as it was (and this
+            # page does not become one of its places).
+            return Saved("unchanged" if row.content_hash == art.content_hash else "refused", frozenset(), row.pk)
         if row is None:
             pk = self.conn.execute(sa.select(origins.c.article_pk).where(
                 origins.c.source == art.source, origins.c.location == art.location)).scalar()
@@ -128,6 +134,12 @@ class ArticleWrites:
             return self.save(art, now)
         self._set_origin(art, pk)
         return Saved("new", frozenset(self._link_categories(pk, art, published)), pk)
+
+    def _placed_at(self, pk: int, art: Article) -> bool:
+        """Was the item `pk` published from the place `art` comes from?"""
+        o = origins.c
+        return self.conn.execute(sa.select(o.article_pk).where(o.source == art.source,
+                                                               o.location == art.location)).scalar() == pk
 
     def _set_origin(self, art: Article, pk: int) -> None:
         o = origins.c
