@@ -162,19 +162,35 @@ def _date_selector(members) -> str | None:
 
 
 def as_toml(s: Suggestion, url: str, category: str | None, name: str) -> str:
-    """The `[[sources]]` block to append to a configuration, with what was found as comments."""
-    def q(v: str) -> str:
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    start = f"{{ url = {q(url)}" + (f", category = {q(category)}" if category else "") + " }"
-    lines = [f"# feedpub suggest {url}", f"# {len(s.found)} item(s) found on this page" +
-             ("; the first three:" if s.found else ".")]
-    lines += [f"#   {title}" + (f"  ({date})" if date else "") for title, date in s.found[:3]]
-    lines += [f"# unsure: {note}" for note in s.notes]
-    lines += ["[[sources]]", f"name = {q(name)}", 'type = "web"', f"start = [{start}]"]
+    """The `[[sources]]` block to append to a configuration, with what was
+    found as comments. Everything in it comes from a page someone else
+    wrote, and `feedpub suggest URL >> config` is the recipe: the block is
+    built as data and written by a TOML writer (every string escaped), and
+    each comment is one line with no control character, so no page can add
+    a key, a table or a source of its own."""
+    import tomli_w
+    start = {"url": url, **({"category": category} if category else {})}
+    block: dict = {"name": name, "type": "web", "start": [start]}
     for key in ("item", "title", "link", "date", "next_page", "page_url"):
         value = getattr(s, key)
         if value:
-            lines.append(f"{key} = {q(value)}")
+            block[key] = value
     if s.next_page or s.page_url:
-        lines.append("max_pages = 5")
-    return "\n".join(lines) + "\n"
+        block["max_pages"] = 5
+    notes = [f"feedpub suggest {url}", f"{len(s.found)} item(s) found on this page" +
+             ("; the first three:" if s.found else ".")]
+    notes += [f"  {title}" + (f"  ({date})" if date else "") for title, date in s.found[:3]]
+    notes += [f"unsure: {note}" for note in s.notes]
+    return "".join(f"# {comment(note)}\n" for note in notes) + tomli_w.dumps({"sources": [block]})
+
+
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def comment(text, limit: int = 160) -> str:
+    """Text made safe for one TOML comment line: no line breaks or control
+    characters (TOML refuses them; a newline would end the comment), cut
+    to `limit` characters."""
+    line = _UNSAFE.sub(" ", str(text)).rstrip()
+    return line if len(line) <= limit else line[:limit - 1] + "…"
