@@ -15,6 +15,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
+from lxml.cssselect import CSSSelector
+
 _DATEISH = re.compile(r"(?:\d{4}\s*[-/.年]\s*)?\d{1,2}\s*[-/.月]\s*\d{1,2}|\d+\s*(?:分鐘|分钟|小時|小时|天)前|昨天|前天|"
                       r"半小時前|半小时前|剛剛|刚刚")
 _NEXT_WORDS = ("下一頁", "下一页", "下頁", "下页", "后页", "後頁", "Next", "next", "›", "»")
@@ -69,13 +71,16 @@ def suggest(doc, base: str, html_text: str) -> Suggestion:
         return s
     # Each link votes for the element that repeats: the ancestor whose parent has
     # several children of its tag; the parent with the most votes holds the listing.
+    # (Each parent's children counted once, by tag: linear in the page.)
     votes: dict = defaultdict(list)
+    tags: dict = {}
     for a, url in links:
         el = a
         while el.getparent() is not None:
             parent = el.getparent()
-            same = [c for c in parent if c.tag == el.tag]
-            if len(same) >= 3:
+            if parent not in tags:
+                tags[parent] = Counter(c.tag for c in parent)
+            if tags[parent][el.tag] >= 3:
                 votes[(parent, el.tag)].append((a, url, el))
                 break
             el = parent
@@ -95,11 +100,12 @@ def suggest(doc, base: str, html_text: str) -> Suggestion:
     s.title = f"{rel}@title" if title_attr else rel
     s.link = f"{rel}@href"
     s.date = _date_selector(members)
+    dates = CSSSelector(s.date) if s.date else None
     for a, url, item in members:
         title = (a.get("title") if title_attr else " ".join(a.text_content().split())) or None
         date = None
-        if s.date:
-            found = item.cssselect(s.date) if hasattr(item, "cssselect") else []
+        if dates is not None:
+            found = dates(item)
             date = " ".join(found[0].text_content().split()) if found else None
         s.found.append((title, date))
     if s.date is None:
