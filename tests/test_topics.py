@@ -93,6 +93,7 @@ def test_a_slug_that_is_a_categorys_folder_is_a_configuration_error(site):
     ({"slug": "x", "title": "X", "include": []}, "include"),
     ({"slug": "articles", "title": "X", "include": ["a"]}, "slug"),
     ({"slug": "x", "title": "X", "include": ["/(/"]}, "regular expression"),
+    ({"slug": "x", "title": "X", "include": ["/冷(?=鏈)/"]}, "RE2: no backreferences or lookarounds"),
 ])
 def test_bad_filtered_feeds_are_refused(site, bad, message):
     from feedpub import config

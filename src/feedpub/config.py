@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from dateutil import tz
 
 from .locations import DEFAULT_CONFIG, DEFAULT_STORE_URL, local_path, sqlite_file, store_url
+from . import patterns
 
 SOURCE_TYPES = ("folder", "web", "sql")
 
@@ -450,9 +451,9 @@ def _filtered_feeds(r: _Reader, raw, categories: dict) -> tuple[FilteredFeed, ..
             for v in value:
                 if key != "categories" and len(v) > 2 and v.startswith("/") and v.endswith("/"):
                     try:
-                        re.compile(v[1:-1])
-                    except re.error as exc:
-                        raise r.fail(f"{where}.{key}", f"{v} is not a regular expression: {exc}") from None
+                        patterns.compile(v[1:-1])
+                    except patterns.PatternError as exc:
+                        raise r.fail(f"{where}.{key}", f"{v} is not a regular expression feedpub can run: {exc}") from None
             words[key] = tuple(value)
         if not words["include"]:
             raise r.fail(f"{where}.include", "must name at least one word (or /regex/) a matching article holds")
