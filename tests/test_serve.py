@@ -360,3 +360,34 @@ def test_a_connection_serves_requests_one_after_another_and_is_closed_when_idle(
         s.close()
     finally:
         server.stop()
+
+
+def test_metrics_are_read_from_the_store_at_most_once_a_second(site):
+    """Any number of monitors polling /metrics cost one read of the store a
+    second (a snapshot), so readers of the feeds never wait behind them."""
+    import sqlalchemy as sa
+
+    from feedpub.build import open_store
+    from feedpub.metrics import due, exposition
+    assert due(5.0, None) and due(6.0, 5.0) and not due(5.99, 5.0)
+    site.write("a.txt", dump("首頁 > 物流資訊 > 行業新聞", "甲", "2020/6/1 22:46:13", "來處"))
+    site.build()
+    store = open_store(site.settings())
+    reads = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *a: reads.append(a[2]))
+    now = [1000.0]
+    render = exposition(store, clock=lambda: now[0])
+    try:
+        first = render()
+        assert b'feedpub_source_articles{source="inbox"} 1.0' in first
+        read_once = len(reads)
+        assert read_once > 0
+        for _ in range(50):                                   # 50 polls within the same second
+            now[0] += 0.01
+            assert render() == first
+        assert len(reads) == read_once
+        now[0] += 0.6                                         # a second after the first rendering
+        render()
+        assert len(reads) > read_once
+    finally:
+        store.close()

@@ -1,7 +1,8 @@
 """`/metrics` for monitoring systems, in the Prometheus text format.
 
-Read from the store when asked, so `feedpub serve` reports a publisher that
-runs in another process (or on another machine, on a PostgreSQL store) as
+Read from the store (at most once a second, however many ask), so `feedpub
+serve` reports a publisher that runs in another process (or on another
+machine, on a PostgreSQL store) as
 well as `feedpub run --serve` reports itself: per source its last run and
 success, articles, failures and gather time; the last regeneration's files
 and time, and the totals; and the serving process's own (prometheus_client's
@@ -10,6 +11,9 @@ output folder.
 """
 
 from __future__ import annotations
+
+import threading
+import time
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -73,9 +77,34 @@ def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
     return family
 
 
-def exposition(store):
-    """A function that renders the metrics page (bytes), for the server."""
+SNAPSHOT_AGE = 1.0      # seconds a rendered /metrics page is answered again before the store is read anew
+
+
+def due(now: float, rendered_at: float | None, max_age: float = SNAPSHOT_AGE) -> bool:
+    """Must /metrics be rendered again (read from the store), or is the last
+    rendering young enough to answer with?"""
+    return rendered_at is None or now - rendered_at >= max_age
+
+
+def exposition(store, clock=time.monotonic):
+    """A function that renders the metrics page (bytes), for the server:
+    from a snapshot at most SNAPSHOT_AGE old, so any number of monitors
+    polling it read the store at most once a second, and readers of the
+    feeds never wait behind them. One thread renders; the others answer
+    with the last snapshot meanwhile."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StoreCollector(store))
     ProcessCollector(registry=registry)
-    return lambda: generate_latest(registry)
+    snapshot: list = [None, b""]                 # [rendered at, bytes]
+    rendering = threading.Lock()
+
+    def render() -> bytes:
+        if due(clock(), snapshot[0]) and rendering.acquire(blocking=snapshot[0] is None):
+            try:
+                if due(clock(), snapshot[0]):
+                    snapshot[1] = generate_latest(registry)
+                    snapshot[0] = clock()
+            finally:
+                rendering.release()
+        return snapshot[1]
+    return render

@@ -382,6 +382,7 @@ class FeedServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._ready = threading.Event()
+        self._writers: set = set()                   # connections open now (closed at stop)
         self.thread: threading.Thread | None = None
 
     @property
@@ -421,19 +422,29 @@ class FeedServer:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
+        self._metrics_turn = asyncio.Semaphore(1)
         server = await asyncio.start_server(self._connection, sock=self.sock, limit=MAX_HEAD,
                                             backlog=self.limits.backlog)
         self._ready.set()
         async with server:
             await self._stopping.wait()
             server.close()
+            # Connections end as they would if their clients left (each task
+            # finishes on its own); what is still running after that is cancelled.
+            for writer in list(self._writers):
+                writer.transport.abort()
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            if tasks:
+                _, late = await asyncio.wait(tasks, timeout=2)
+                for task in late:
+                    task.cancel()
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername") or ("?",)
+        if self._stopping.is_set():
+            writer.transport.abort()
+            return
+        self._writers.add(writer)
         try:
             if self.open >= self.limits.max_connections:
                 self.refused += 1
@@ -448,6 +459,7 @@ class FeedServer:
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError) as exc:
             log.debug("%s: client gone (%s)", peer[0], exc.__class__.__name__)
         finally:
+            self._writers.discard(writer)
             writer.transport.abort() if writer.transport.get_write_buffer_size() else writer.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -469,8 +481,13 @@ class FeedServer:
                 await self._write(writer, _plain(HTTPStatus.BAD_REQUEST, close=True), "GET")
                 return
             method, target, headers, keep = request
-            answer = await asyncio.get_running_loop().run_in_executor(
-                self._workers, respond, self.folder, method, target, headers)
+            if self.folder.metrics is not None and urlsplit(target).path == "/metrics":
+                # Monitors take turns (one /metrics answered at a time), so any
+                # number polling back to back delay a feed's reader by one answer.
+                async with self._metrics_turn:
+                    answer = await self._respond(method, target, headers)
+            else:
+                answer = await self._respond(method, target, headers)
             keep = keep and not answer.close and n + 1 < limits.max_requests and not self._stopping.is_set()
             log.debug("%s %s %s -> %d", (writer.get_extra_info("peername") or ("?",))[0], method, target[:200],
                       answer.status)
@@ -478,15 +495,20 @@ class FeedServer:
             if not keep:
                 return
 
+    async def _respond(self, method: str, target: str, headers) -> Answer:
+        return await asyncio.get_running_loop().run_in_executor(self._workers, respond, self.folder, method,
+                                                                target, headers)
+
     async def _write(self, writer: asyncio.StreamWriter, answer: Answer, method: str, keep: bool = False) -> None:
         status = HTTPStatus(answer.status)
         lines = [f"HTTP/1.1 {status.value} {status.phrase}", f"Server: feedpub/{__version__}",
                  f"Date: {email.utils.formatdate(usegmt=True)}"]
         lines += [f"{k}: {v}" for k, v in answer.headers]
         lines.append("Connection: keep-alive" if keep else "Connection: close")
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        if method != "HEAD" and answer.body:
-            writer.write(answer.body)
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        # One write, head and body together: two small segments would wait
+        # on the reader's delayed ACK (40 ms a request on a kept connection).
+        writer.write(head + answer.body if method != "HEAD" and answer.body else head)
         await asyncio.wait_for(writer.drain(), self.limits.write_timeout)
 
 
