@@ -24,6 +24,7 @@ class Resource:
     fail_first: int = 0                      # answer 503 this many times first
     status: int = 200
     hold: threading.Event | None = None      # answer only once this is set (a test's "mid-gather")
+    location: str | None = None              # a Location header (with status 30x: a redirect)
 
 
 @dataclass
@@ -62,11 +63,13 @@ def serve(site: Site):
             lm = email.utils.format_datetime(site.last_modified, usegmt=True)
             if self.headers.get("If-None-Match") == etag or self.headers.get("If-Modified-Since") == lm:
                 return self._send(304, b"", None, etag=etag, lm=lm)
-            self._send(res.status, res.body, res.content_type, etag=etag, lm=lm)
+            self._send(res.status, res.body, res.content_type, etag=etag, lm=lm, location=res.location)
 
-        def _send(self, status, body, ctype, etag=None, lm=None):
+        def _send(self, status, body, ctype, etag=None, lm=None, location=None):
             site.log.append(("GET", self.path, status))
             self.send_response(status)
+            if location:
+                self.send_header("Location", location)
             if ctype:
                 self.send_header("Content-Type", ctype)
             if etag:

@@ -174,3 +174,55 @@ def entry_of(feed: bytes, link: str) -> bytes | None:
         if link in links:
             return etree.tostring(el)
     return None
+
+
+def test_a_rendered_page_reaches_no_other_host(server, tmp_path):
+    """render = "browser": a listing and an article page that try every way a
+    page can make the browser ask another host (a loopback service that is
+    no source's) get nothing from it: it sees no request at all, what was
+    refused is reported, and its data is not published."""
+    from conftest import need_browser
+    need_browser()
+    site, base = server
+    internal = sitesrv.Site()
+    internal_httpd = sitesrv.serve(internal)
+    other = f"http://127.0.0.1:{internal_httpd.server_address[1]}"
+    for path in ("/s.js", "/c.css", "/i.png", "/frame", "/api", "/xhr", "/beacon", "/events", "/ws", "/nav",
+                 "/popup", "/prefetch", "/moved", "/refresh", "/form", "/img2.png", "/font.woff"):
+        internal.pages[path] = sitesrv.Resource(b'"SECRET internal data"', "text/plain")
+    reach = f"""
+        <script src="{other}/s.js"></script><link rel="stylesheet" href="{other}/c.css">
+        <link rel="prefetch" href="{other}/prefetch"><meta http-equiv="refresh" content="1;url={other}/refresh">
+        <style>@font-face {{ font-family: x; src: url({other}/font.woff); }} body {{ font-family: x; }}</style>
+        <img src="{other}/i.png"><img src="/redirect-out"><iframe src="{other}/frame"></iframe>
+        <form id="f" action="{other}/form" method="post"><input name="a" value="1"></form>
+        <script>
+          fetch("{other}/api").then(r => r.text()).then(t => document.body.insertAdjacentHTML("beforeend", t));
+          const x = new XMLHttpRequest(); x.open("GET", "{other}/xhr"); x.send();
+          navigator.sendBeacon("{other}/beacon", "x");
+          try {{ new EventSource("{other}/events"); }} catch (e) {{}}
+          try {{ new WebSocket("{other.replace('http', 'ws')}/ws"); }} catch (e) {{}}
+          if (navigator.serviceWorker) navigator.serviceWorker.register("/sw.js").catch(() => 0);
+          const i = new Image(); i.src = "{other}/img2.png";
+          window.open("{other}/popup");
+          setTimeout(() => document.getElementById("f").submit(), 100);
+          setTimeout(() => {{ location.href = "{other}/nav"; }}, 200);
+        </script>"""
+    site.pages["/sw.js"] = sitesrv.Resource(f'fetch("{other}/api");'.encode(), "text/javascript")
+    site.pages["/redirect-out"] = sitesrv.Resource(b"", "text/plain", status=302, location=other + "/moved")
+    site.pages["/news/a1.html"] = sitesrv.Resource(article("瀏覽器裡的文章", "2020-06-01 10:00:00", reach), HTML)
+    site.pages["/news/"] = sitesrv.Resource(listing([("/news/a1.html", "瀏覽器裡的文章")]).replace(
+        b"</body>", reach.encode() + b"</body>"), HTML)
+    sources = web_source("portal", [f"{base}/news/"]).replace('type = "web"', 'type = "web"\nrender = "browser"') \
+        .replace("[sources.article]\n", '[sources.article]\nrender = "browser"\n')
+    try:
+        summary = build(settings_for(tmp_path, base, sources))
+    finally:
+        internal_httpd.shutdown()
+    assert internal.arrivals == []                                       # not one request reached it
+    assert titles(tmp_path) == {"瀏覽器裡的文章"}
+    published = b"".join(p.read_bytes() for p in (tmp_path / "feeds").rglob("*") if p.is_file())
+    assert b"SECRET" not in published
+    refused = {p.location: p.reason for p in summary.problems if "may not fetch" in p.reason}
+    assert set(refused) == {f"{base}/news/", f"{base}/news/a1.html"}
+    assert all(other.removeprefix("http://") in reason for reason in refused.values())

@@ -6,9 +6,11 @@ driving the system's Chromium (no browser download): what a person's
 browser would show, as HTML. Everything after the fetch is the same as for
 plain pages. An optional extra: `pip install -e '.[browser]'`.
 
-The same limits hold as for plain pages: only the source's hosts are
-navigated to, a page has its deadline and its size limit, robots.txt is
-obeyed. A page's script is the page's own business, so the limits are kept
+The same limits hold as for plain pages: every request a page makes (its
+scripts, styles, images, frames, fetch/XHR, beacons, WebSockets,
+navigations and each hop of a redirect) goes to the source's hosts only or
+is refused and reported; service workers are blocked; a page has its
+deadline and its size limit, robots.txt is obeyed. A page's script is the page's own business, so the limits are kept
 from outside it: Playwright's calls that take no timeout (the page's HTML,
 a script evaluated in it) cannot hang on a script that never yields,
 because a watchdog thread kills Chromium when the page's deadline passes or
@@ -20,6 +22,7 @@ before its HTML is copied out.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import threading
@@ -170,6 +173,7 @@ class Browser:
         self.http = http
         self.memory = memory
         self.restarts = 0                    # Chromiums killed by a watchdog (tests, logs)
+        self.refused: dict[str, list[str]] = {}   # page -> what it asked for and was refused
         self._playwright = self._browser = None
         self._roots: list[int] = []
 
@@ -211,7 +215,14 @@ class Browser:
         raise FetchError(url, watchdog.reason, permanent=watchdog.reason.startswith("the browser grew"))
 
     def _render(self, url: str, ends: float) -> Page:
-        context = self._browser.new_context(user_agent=self.http.client.headers["User-Agent"])
+        # No service worker (its fetches pass no route), no downloads; every
+        # request of the page, its frames, popups and workers goes through
+        # `_route`, and every WebSocket through `_socket`.
+        context = self._browser.new_context(user_agent=self.http.client.headers["User-Agent"],
+                                            service_workers="block", accept_downloads=False)
+        refused: list[str] = []
+        context.route("**/*", lambda route: self._route(route, ends, refused))
+        context.route_web_socket(re.compile(".*"), lambda socket: self._socket(socket, refused))
         try:
             page = context.new_page()
             page.set_default_timeout(max(1.0, (ends - time.monotonic()) * 1000))
@@ -237,10 +248,52 @@ class Browser:
             return Page(url=page.url, status=200, content=html, charset="utf-8", etag=None, last_modified=None,
                         date=date.astimezone(timezone.utc).replace(microsecond=0))
         finally:
+            if refused:
+                self.refused.setdefault(url, []).extend(refused)
             try:
                 context.close()                           # the page and everything it opened
             except Exception:
                 pass                                      # a browser killed under it: nothing left to close
+
+    def _route(self, route, ends: float, refused: list[str]) -> None:
+        """One request of the page: made (by Playwright, not Chromium, with
+        redirects not followed) only to this source's hosts and within the
+        page's deadline and size limit. A redirect is handed to Chromium as
+        it came, so the request that follows it comes back here."""
+        url = route.request.url
+        try:
+            self.http.check_host(url)
+        except FetchError:
+            refused.append(url)
+            if route.request.is_navigation_request():
+                route.fulfill(status=204)    # "no content": the frame stays on the page it shows
+            else:
+                route.abort("blockedbyclient")
+            return
+        left = ends - time.monotonic()
+        if left <= 0:
+            route.abort("timedout")
+            return
+        try:
+            response = route.fetch(max_redirects=0, timeout=left * 1000)
+        except Exception:                                  # refused, timed out, the browser gone
+            route.abort("failed")
+            return
+        if len(response.body()) > self.http.max_bytes:
+            refused.append(f"{url} (larger than {self.http.max_bytes:,} bytes)")
+            route.abort("blockedbyclient")
+            return
+        route.fulfill(response=response)
+
+    def _socket(self, socket, refused: list[str]) -> None:
+        """A WebSocket the page opens: to this source's hosts only."""
+        try:
+            self.http.check_host(socket.url.replace("ws", "http", 1))
+        except FetchError:
+            refused.append(socket.url)
+            socket.close(code=1008, reason="not one of this source's hosts")
+            return
+        socket.connect_to_server()
 
     def _forget_browser(self) -> None:
         """After a watchdog killed Chromium: the next page starts another."""

@@ -237,6 +237,7 @@ class WebSource:
         self.get_listing = browser.get if browser is not None and self.web.render == "browser" else http.get
         self.get_article = browser.get if browser is not None and self.web.article is not None \
             and self.web.article.render == "browser" else http.get
+        self.browser = browser
         self.missed: dict[str, str] = {}           # field -> a URL where its pattern found nothing
         self.first_pages: list[bool] = []          # did next_page find a link on each first listing page?
 
@@ -280,6 +281,10 @@ class WebSource:
             out.problems.append(Problem(self.settings.name, self.web.start[0].url,
                                         f"next_page {self.web.next_page!r} matched nothing on any first listing page: "
                                         f"only first pages were read", "warning"))
+        for url, refused in sorted((self.browser.refused if self.browser is not None else {}).items()):
+            hosts = sorted({urlsplit(u).netloc or u.split(":", 1)[0] for u in refused})
+            out.problems.append(Problem(self.settings.name, url, f"the page asked for {len(refused)} resource(s) "
+                                        f"this source may not fetch, refused: {', '.join(hosts)[:300]}", "warning"))
         for name, url in sorted(self.missed.items()):
             out.problems.append(Problem(self.settings.name, url, f"the pattern of {name} matched nothing in what "
                                         f"its selector found (this page and maybe others)", "warning"))
