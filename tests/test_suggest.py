@@ -92,6 +92,7 @@ def test_nothing_a_page_says_becomes_configuration(tmp_path):
     assert source["name"] == 'n"]]\n[x]' and source["type"] == "web"
     assert source["start"] == [{"url": url, "category": category}]
     assert set(source) <= {"name", "type", "start", "item", "title", "link", "date", "next_page", "page_url",
-                           "max_pages"}
+                           "max_pages", "article"}
+    assert source.get("article", {"auto": True}) == {"auto": True}
     comments = [line for line in r.stdout.splitlines() if line.startswith("#")]
     assert any("Port news [[sources]] name" in line for line in comments)   # the title shown, on one line

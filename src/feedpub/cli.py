@@ -44,10 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     with_config(sub.add_parser("migrate", help="upgrade the store's schema to this feedpub's"))
     t = with_config(sub.add_parser("try", help="fetch a web source once and show what each selector finds"))
     t.add_argument("source", help="the name of a web source")
-    sg = sub.add_parser("suggest", help="propose a web source's selectors for a listing page")
-    sg.add_argument("url", help="a category's listing page")
-    sg.add_argument("--category", help="the category its articles go to, e.g. 物流資訊/港口航運")
-    sg.add_argument("--name", default="portal", help="the source's name (default: portal)")
+    sg = sub.add_parser("suggest", help="propose the [[sources]] that read a site, from its home page (or one "
+                                        "listing, with --category)")
+    sg.add_argument("url", help="the site's home page, or any page with its menu; with --category, a listing")
+    sg.add_argument("--category", help="read URL as one listing whose articles go to this category, "
+                                       "e.g. 物流資訊/港口航運")
+    sg.add_argument("--name", default=None, help="the source's name, with --category (default: from the host "
+                                                 "and the listing's path)")
     st = with_config(sub.add_parser("status", help="per source: last run, next run, articles, last error"))
     st.add_argument("--json", action="store_true", help="machine-readable")
     return ap
@@ -404,13 +407,12 @@ def _made_of(field: str, raw: str, source, title: str | None) -> str | None:
     return None
 
 
-def _suggest(url: str, category: str | None, name: str) -> int:
-    """Fetch one listing page and print the [[sources]] block that reads it."""
+def _suggest(url: str, category: str | None, name: str | None) -> int:
+    """Fetch a page and print the [[sources]] blocks that read its site (or, with --category, it)."""
     from urllib.parse import urlsplit
 
     from .sources.http import FetchError, Http
-    from .sources.suggest import as_toml, suggest
-    from .sources.web import page_text, parse
+    from .sources.suggest import propose
 
     if urlsplit(url).scheme not in ("http", "https"):
         print(f"feedpub: {url!r} is not an http(s) URL", file=sys.stderr)
@@ -418,13 +420,10 @@ def _suggest(url: str, category: str | None, name: str) -> int:
     with Http(contact="https://pypi.org/project/feedpub/", retries=0, delay=0,
               hosts=[urlsplit(url).netloc]) as http:
         try:
-            page = http.get(url)
+            print(propose(http, url, category, name), end="")
         except FetchError as exc:
             print(f"feedpub: {exc}", file=sys.stderr)
             return 1
-    text = page_text(page)
-    doc, base = parse(page, text)
-    print(as_toml(suggest(doc, base, text), url, category, name), end="")
     return 0
 
 

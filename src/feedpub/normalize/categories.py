@@ -56,12 +56,15 @@ def levels_from_breadcrumb(raw: str, title: str) -> list[str]:
         at = m.end()
     while parts and parts[0].casefold() in _HOME:
         parts, starts = parts[1:], starts[1:]
+    named = len(parts)
     while parts and parts[-1].casefold() in _PAGE_WORDS:
         parts, starts = parts[:-1], starts[:-1]
     # The shortest tail that resembles the title by its start wins; only if
     # none does, the shortest that resembles it as a whole (edited at the start).
+    # A breadcrumb that names the page by a word (正文, 详情) holds no title:
+    # a category named like the start of its article's title stays.
     found = {}
-    for i in range(len(parts) - 1, -1, -1):
+    for i in range(len(parts) - 1, -1, -1) if len(parts) == named else ():
         found.setdefault(_likeness(text[starts[i]:], title), i)
     best = max(found, default=0)
     if best:

@@ -32,6 +32,7 @@ class Suggestion:
     next_page: str | None = None
     page_url: str | None = None
     found: list[tuple[str, str | None]] = field(default_factory=list)   # (title, date) of the items
+    urls: list[str] = field(default_factory=list)                        # their links, absolute
     notes: list[str] = field(default_factory=list)                       # what it is unsure of
 
 
@@ -108,6 +109,7 @@ def suggest(doc, base: str, html_text: str) -> Suggestion:
             found = dates(item)
             date = " ".join(found[0].text_content().split()) if found else None
         s.found.append((title, date))
+        s.urls.append(url)
     if s.date is None:
         s.notes.append("no date beside the items: articles take their page's date, if [sources.article] reads one")
     pager = _SCRIPT_PAGER.search(html_text)
@@ -168,26 +170,85 @@ def _date_selector(members) -> str | None:
 
 
 def as_toml(s: Suggestion, url: str, category: str | None, name: str) -> str:
-    """The `[[sources]]` block to append to a configuration, with what was
-    found as comments. Everything in it comes from a page someone else
-    wrote, and `feedpub suggest URL >> config` is the recipe: the block is
-    built as data and written by a TOML writer (every string escaped), and
-    each comment is one line with no control character, so no page can add
-    a key, a table or a source of its own."""
+    """The `[[sources]]` block of one listing (see `render`)."""
+    return render([Block(name, url, category, s, auto=needs_article_pages(s))])
+
+
+_SECONDS = re.compile(r"\d{1,2}\s*[:：]\s*\d{2}\s*[:：]\s*\d{2}")
+_CUT = re.compile(r"(?:…|\.\.\.|。。。)\s*$")
+
+
+def needs_article_pages(s: Suggestion) -> bool:
+    """Must the source read each article's page? Yes, unless the listing
+    itself carries every full title and a time to the second."""
+    return not s.found or not all(title and not _CUT.search(title) and date and _SECONDS.search(date)
+                                  for title, date in s.found)
+
+
+@dataclass
+class Block:
+    """One proposed `[[sources]]` entry and what is known of it."""
+
+    name: str
+    url: str
+    category: str | None
+    suggestion: Suggestion
+    auto: bool = True                     # [sources.article] auto = true
+    notes: list[str] = field(default_factory=list)    # more to say of it (checks, doubts)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.suggestion.item and self.suggestion.link)
+
+    def data(self) -> dict:
+        s = self.suggestion
+        start = {"url": self.url, **({"category": self.category} if self.category else {})}
+        block: dict = {"name": self.name, "type": "web", "start": [start]}
+        for key in ("item", "title", "link", "date", "next_page", "page_url"):
+            value = getattr(s, key)
+            if value:
+                block[key] = value
+        if s.next_page or s.page_url:
+            block["max_pages"] = 5
+        if self.auto:
+            block["article"] = {"auto": True}
+        return block
+
+
+def render(blocks: list[Block], notes=()) -> str:
+    """The blocks as TOML to append to a configuration, each with what was
+    found as comments; a block that could not be completed is printed
+    commented out, with why. Everything in it comes from pages someone
+    else wrote, and `feedpub suggest URL >> config` is the recipe: each
+    block is built as data and written by a TOML writer (every string
+    escaped), and each comment is one line with no control character, so
+    no page can add a key, a table or a source of its own."""
     import tomli_w
-    start = {"url": url, **({"category": category} if category else {})}
-    block: dict = {"name": name, "type": "web", "start": [start]}
-    for key in ("item", "title", "link", "date", "next_page", "page_url"):
-        value = getattr(s, key)
-        if value:
-            block[key] = value
-    if s.next_page or s.page_url:
-        block["max_pages"] = 5
-    notes = [f"feedpub suggest {url}", f"{len(s.found)} item(s) found on this page" +
-             ("; the first three:" if s.found else ".")]
-    notes += [f"  {title}" + (f"  ({date})" if date else "") for title, date in s.found[:3]]
-    notes += [f"unsure: {note}" for note in s.notes]
-    return "".join(f"# {comment(note)}\n" for note in notes) + tomli_w.dumps({"sources": [block]})
+    out = [f"# {comment(note)}\n" for note in notes]
+    for b in blocks:
+        s = b.suggestion
+        lines = [f"feedpub suggest {b.url}" + (f" ({b.category})" if b.category else ""),
+                 f"{len(s.found)} item(s) found on this page" + ("; the first three:" if s.found else ".")]
+        lines += [f"  {title}" + (f"  ({date})" if date else "") for title, date in s.found[:3]]
+        if not b.auto:
+            lines.append("the listing gives every full title and a time to the second: article pages are not read")
+        lines += [f"unsure: {note}" for note in s.notes + b.notes]
+        text = tomli_w.dumps({"sources": [b.data()]})
+        if not b.complete:
+            lines.append("not complete (no list of article links found): left commented out")
+            text = "".join(f"# {line}\n" for line in text.splitlines())
+        out.append(("\n" if out else "") + "".join(f"# {comment(line)}\n" for line in lines) + text)
+    return "".join(out)
+
+
+def source_name(url: str) -> str:
+    """A source's name from its listing's URL: the host and the path, so it
+    is the same on every run and differs between listings."""
+    parts = urlsplit(url)
+    host = parts.netloc.lower().removeprefix("www.")
+    path = re.sub(r"/(?:index|default|list)(?:_\d+)?\.\w+$", "/", parts.path)
+    words = re.sub(r"[^a-z0-9]+", "-", f"{host}/{path}/{parts.query}".lower()).strip("-")
+    return words or "site"
 
 
 # Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
@@ -200,3 +261,88 @@ def comment(text, limit: int = 160) -> str:
     to `limit` characters."""
     line = _UNSAFE.sub(" ", str(text)).rstrip()
     return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
+# -- a whole site from one of its pages ----------------------------------------------------------
+
+def propose(http, url: str, category: str | None = None, name: str | None = None) -> str:
+    """What `feedpub suggest URL` prints: with `category`, the block of the
+    listing at `url`; else a block for every category the page's menus
+    (and its boxes' "more" links) lead to that is a listing of articles,
+    each named by its path in the menu and checked against the breadcrumb
+    of one of its articles; when the page leads to none, the page itself
+    as a listing. FetchError if `url` cannot be had."""
+    from . import discover
+    from .http import FetchError
+    doc, base, text = _read(http, url)
+    if category is not None:
+        return render([_block(http, url, category, suggest(doc, base, text), name)])
+    entries = discover.menu_entries(doc, base)
+    known = {e.url for e in entries}
+    candidates = [e for e in entries if not e.section]
+    candidates += [e for e in discover.more_links(doc, base) if e.url not in known and not known.add(e.url)]
+    sections = [e for e in entries if e.section]
+    blocks: list[Block] = []
+    skipped: list[str] = []
+
+    def consider(entry) -> None:
+        label = "/".join(entry.path)
+        try:
+            page_doc, page_base, page_text_ = _read(http, entry.url)
+        except FetchError as exc:
+            skipped.append(f"{label} ({entry.url}): {exc.reason}")
+            return
+        s = suggest(page_doc, page_base, page_text_)
+        if not s.item or len(s.found) < 3:
+            skipped.append(f"{label} ({entry.url}): not a list of articles")
+            return
+        blocks.append(_block(http, entry.url, label, s, None))
+    for entry in candidates:
+        consider(entry)
+    for section in sections:                         # a section page, when none of its subsections is a listing
+        if not any(b.category.startswith("/".join(section.path) + "/") for b in blocks):
+            consider(section)
+    if not blocks:
+        return render([_block(http, url, None, suggest(doc, base, text), name)],
+                      [f"feedpub suggest {url}: no category listing found in this page's menus; "
+                       f"the page itself, read as a listing:"])
+    names: dict[str, int] = {}
+    for b in blocks:
+        names[b.name] = names.get(b.name, 0) + 1
+        if names[b.name] > 1:
+            b.name = f"{b.name}-{names[b.name]}"
+    notes = [f"feedpub suggest {url}: {len(blocks)} category listing(s) found in the site's menus"]
+    notes += [f"not used: {line}" for line in skipped]
+    return render(blocks, notes)
+
+
+def _read(http, url: str):
+    """A page fetched and parsed: (document, base URL, text)."""
+    from .web import page_text, parse
+    page = http.get(url)
+    text = page_text(page)
+    doc, base = parse(page, text)
+    return doc, base, text
+
+
+def _block(http, url: str, category: str | None, s: Suggestion, name: str | None) -> Block:
+    """A listing's block; its category checked against the breadcrumb of
+    its first article, which the article's category will come from."""
+    from . import auto
+    from .http import FetchError
+    block = Block(name or source_name(url), url, category, s, auto=needs_article_pages(s))
+    if not s.urls:
+        return block
+    try:
+        doc, _, text = _read(http, s.urls[0])
+    except FetchError as exc:
+        block.notes.append(f"its first article could not be read to check its category ({exc.reason})")
+        return block
+    crumb = auto.read_page(doc, text).get("breadcrumb")
+    if not crumb:
+        if category:
+            block.notes.append("its articles show no breadcrumb: they are filed under this block's category")
+    elif category and not all(level in crumb for level in category.split("/")):
+        block.notes.append(f"its first article's breadcrumb reads {crumb!r}, not {category!r}: an article is "
+                           f"filed where its own breadcrumb says")
+    return block
