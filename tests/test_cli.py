@@ -79,7 +79,7 @@ def test_status_reads_the_store(site):
     doc = json.loads(r.stdout)
     assert doc["sources"] == [dict(doc["sources"][0], source="inbox", articles=1, open_errors=1)]
     r = feedpub("status", "--config", str(site.config_path))
-    assert "inbox" in r.stdout and "articles 1" in r.stdout and "files with errors: 1" in r.stdout
+    assert "inbox" in r.stdout and "articles 1" in r.stdout and "problems now: 1 error(s)" in r.stdout
     assert "last success never" not in r.stdout and "1 new" in r.stdout      # the build's run is kept
     assert doc["sources"][0]["last_new"] == 1 and doc["sources"][0]["last_success"]
 

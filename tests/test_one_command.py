@@ -92,3 +92,97 @@ def test_suggest_on_the_home_page_publishes_every_category(portal):
     r = run("build", "--config", str(cfg))
     assert r.returncode == 0, r.stderr
     assert {p: p.stat().st_mtime_ns for p in (tmp / "feeds").rglob("*") if p.is_file()} == before
+
+
+def hand_config(tmp_path, base: str, article: str) -> "Path":
+    cfg = tmp_path / "feedpub.toml"
+    cfg.write_text(bare_config(tmp_path, base) + textwrap.dedent(f"""
+        [[sources]]
+        name = "port"
+        type = "web"
+        delay = "0s"
+        start = [{{ url = "{base}/port/news/", category = "港航/港口动态" }}]
+        item = "ul.news-list li"
+        title = "a@title"
+        link = "a@href"
+        date = "span.date"
+        next_page = "a:contains('下一页')@href"
+        max_pages = 5
+
+        [sources.article]
+    """) + textwrap.dedent(article), encoding="utf-8")
+    return cfg
+
+
+def test_an_article_field_that_finds_nothing_is_loud(portal):
+    """Misspelt date and body selectors: the build says so per field with a
+    count (an error: no page had it), and so do `status` and /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+    site, base, tmp = portal
+    cfg = hand_config(tmp, base, """
+        title = "h1"
+        date = ".info .tiem"
+        body = "div.article-contnet"
+    """)
+    r = run("build", "--config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    for field, selector in (("date", ".info .tiem"), ("body", "div.article-contnet")):
+        assert f"article field {field} (selector {selector!r}) found nothing on any of the 13 article page(s)" \
+            in r.stderr, r.stderr
+    assert "problems: 2 error(s)" in r.stdout
+    r = run("status", "--config", str(cfg))
+    assert "problems now: 2 error(s)" in r.stdout, r.stdout
+    from feedpub import config
+    from feedpub.build import open_store
+    from feedpub.metrics import exposition
+    store = open_store(config.load(cfg))
+    try:
+        samples = {(s.name, s.labels.get("source")): s.value for family in
+                   text_string_to_metric_families(exposition(store)().decode()) for s in family.samples}
+    finally:
+        store.close()
+    assert samples[("feedpub_source_open_errors", "port")] == 2
+    # Fixed, the next build clears them: status shows what is wrong now.
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace(".info .tiem", ".info").replace("contnet", "content"))
+    r = run("build", "--config", str(cfg), "--full")
+    assert r.returncode == 0 and "problems: 0 error(s)" in r.stdout, r.stdout + r.stderr
+    assert "problems now: 0 error(s), 0 warning(s)" in run("status", "--config", str(cfg)).stdout
+
+
+def test_an_article_field_some_pages_lack_is_a_warning_with_its_count(portal):
+    site, base, tmp = portal
+    for n in (0, 2):                                             # two of the pages without the byline
+        path = homesite.article_path(n)
+        site.pages[path].body = site.pages[path].body.replace("发布时间：".encode(), "".encode()).replace(
+            b'<div class="info">', b'<div class="source-line">')
+    cfg = hand_config(tmp, base, """
+        title = "h1"
+        date = ".info"
+        body = "div.article-content"
+    """)
+    r = run("build", "--config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    assert "article field date (selector '.info') found nothing on 2 of the 13 article page(s)" in r.stderr
+    assert "problems: 0 error(s), 1 warning(s)" in r.stdout
+
+
+def test_try_reads_dates_against_the_servers_clock_and_shows_what_auto_found(portal):
+    site, base, tmp = portal
+    page = site.pages["/port/news/"]
+    page.body = page.body.replace(b'<span class="date">2020-06-28</span>', b'<span class="date">17\xe5\x88\x86\xe9\x90\x98\xe5\x89\x8d</span>')
+    cfg = hand_config(tmp, base, "auto = true\n")
+    r = run("try", "port", "--config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    assert "17分鐘前  ->  2020-07-01 09:13:00 +0800 (Asia/Shanghai) relative to the server's Date" in r.stdout
+    first = homesite.PINNED                                     # the first item listed
+    assert f"title (auto, from the headline (h1)): {first[1]}" in r.stdout
+    assert f"date (auto, from the byline): 发布时间：{first[2].astimezone(homesite.SHANGHAI):%Y-%m-%d %H:%M:%S}" \
+        in r.stdout
+    assert "body (auto, from the main text (trafilatura)):" in r.stdout
+
+
+def test_check_lists_the_categories_a_web_source_names(portal):
+    site, base, tmp = portal
+    r = run("check", "--config", str(hand_config(tmp, base, "auto = true\n")))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "categories it would publish: 2" in r.stdout and "港航 › 港口动态" in r.stdout

@@ -240,10 +240,9 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
     remember = {} if stopped or unstored else found.remember
 
     def keep(tx):
-        for p, _ in found.problems:
-            tx.record_problem(p, now)
+        tx.replace_source_problems(name, [p for p, _ in found.problems], now)
         tx.remember(name, remember)
-    if found.problems or remember:
+    if found.problems or remember or store.has_source_problems(name):
         store.write(keep, what=f"{name}'s memory")
     for p, where in found.problems:
         _report(p, where)

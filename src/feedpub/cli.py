@@ -228,6 +228,14 @@ def _check(settings: config.Settings) -> int:
         source = source_type(src.type)(src, settings.site.link)
         if not source.local:                   # fetching or querying is for `build` (and `try`)
             print(f"source {src.name!r}: {source.describe()}")
+            for start in (src.web.start if src.web else ()):
+                path, _ = cat_rules.make_path(cat_rules.levels_from_path(start.category or src.category or ""))
+                if path is not None:
+                    for prefix in path.prefixes():
+                        shown.setdefault(prefix.key, (" › ".join(prefix.levels), "/".join(path_slugs(prefix.key))))
+                        tally.setdefault(prefix.key, 0)
+                print(f"  {start.url}  ->  " + (f"category {' › '.join(path.levels)}" if path else
+                                                 "no category of its own (the articles' breadcrumbs name theirs)"))
             continue
         try:
             found, reads = preview(settings, source, now=now)
@@ -254,7 +262,7 @@ def _check(settings: config.Settings) -> int:
         display, slug = shown[key]
         ov = overrides.get(key)
         print(f"  {ov.title if ov and ov.title else display}  ->  {ov.slug if ov and ov.slug else slug}/"
-              f"  ({tally[key]} article(s))")
+              + (f"  ({tally[key]} article(s))" if tally[key] else "  (a web source's; articles come with build)"))
     print(f"problems: {problems}")
     return 3 if fatal else 0
 
@@ -338,7 +346,8 @@ def _status(settings: config.Settings, as_json: bool) -> int:
         print(f"  last run {r.get('last_run') or 'never'}, last success {r.get('last_success') or 'never'}, "
               f"next run {r.get('next_run') or '-'}")
         print(f"  articles {r.get('articles', 0)}; last run: {r.get('last_new', 0)} new, "
-              f"{r.get('last_updated', 0)} updated; files with errors: {r.get('open_errors', 0)}")
+              f"{r.get('last_updated', 0)} updated; problems now: {r.get('open_errors', 0)} error(s), "
+              f"{r.get('open_warnings', 0)} warning(s)")
         if r.get("failures"):
             print(f"  FAILING ({r['failures']} in a row) since {r.get('last_error_at')}: {r.get('last_error')}")
         elif r.get("last_error"):
@@ -368,19 +377,20 @@ def _try(settings: config.Settings, name: str) -> int:
             return 1
     where = None
     title = None
-    for page, what, found in rows:
+    for page, what, found, served in rows:
         if page != where:
             print(page)
             where = page
-        if what.endswith("title"):
+        field = what.split(" (auto")[0].rpartition(" ")[2]
+        if field == "title":
             title = found
         shown = "(nothing: check this selector)" if found in (None, "", "0 match(es)") else found
-        made = _made_of(what.rpartition(" ")[2], found, source, title) if found else None
+        made = _made_of(field, found, source, title, served) if found else None
         print(f"  {what}: {shown}" + (f"  ->  {made}" if made and made != found else ""))
     return 0
 
 
-def _made_of(field: str, raw: str, source, title: str | None) -> str | None:
+def _made_of(field: str, raw: str, source, title: str | None, served=None) -> str | None:
     """What normalize makes of a raw value, for `feedpub try`."""
     from datetime import datetime, timezone
 
@@ -390,11 +400,12 @@ def _made_of(field: str, raw: str, source, title: str | None) -> str | None:
     if field == "date":
         zone = timestamps.zone(source.timezone)
         try:
-            parsed = timestamps.parse_detail(raw, zone=zone, gathered_at=datetime.now(timezone.utc))
+            parsed = timestamps.parse_detail(raw, zone=zone, gathered_at=served or datetime.now(timezone.utc))
         except timestamps.TimestampError as exc:
             return f"not a date ({exc}): the listing's date, else the time first seen"
         local = parsed.when.astimezone(zone)
-        return f"{local:%Y-%m-%d %H:%M:%S %z} ({source.timezone})" + (" relative to the fetch" if parsed.relative else "")
+        return f"{local:%Y-%m-%d %H:%M:%S %z} ({source.timezone})" + (
+            " relative to the server's Date" if parsed.relative else "")
     if field == "source":
         return text.clean_line(source_text(raw))
     if field in ("category", "breadcrumb"):

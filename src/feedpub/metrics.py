@@ -46,6 +46,8 @@ class StoreCollector:
             ("feedpub_source_articles", "Files and pages the source's stored articles came from.", "articles"),
             ("feedpub_source_failures", "Failed gathers of the source in a row (0: healthy).", "failures"),
             ("feedpub_source_open_errors", "Files or pages of the source with an unresolved error.", "open_errors"),
+            ("feedpub_source_open_warnings", "Warnings of the source not resolved since (a field a page lacked, "
+                                             "a pager not found …).", "open_warnings"),
             ("feedpub_source_last_gather_duration_seconds", "How long the source's last gather took.",
              "last_duration"),
             ("feedpub_source_last_new_articles", "Articles the source's last gather stored for the first time.",

@@ -61,11 +61,13 @@ def levels_from_breadcrumb(raw: str, title: str) -> list[str]:
         parts, starts = parts[:-1], starts[:-1]
     # The shortest tail that resembles the title by its start wins; only if
     # none does, the shortest that resembles it as a whole (edited at the start).
-    # A breadcrumb that names the page by a word (正文, 详情) holds no title:
-    # a category named like the start of its article's title stays.
+    # A breadcrumb that names the page by a word (正文, 详情) holds the title
+    # only whole, if at all: a category named like the start of its
+    # article's title (港口动态 for 港口动态第4篇…) stays.
     found = {}
-    for i in range(len(parts) - 1, -1, -1) if len(parts) == named else ():
-        found.setdefault(_likeness(text[starts[i]:], title), i)
+    for i in range(len(parts) - 1, -1, -1):
+        if len(parts) == named or _whole(parts[i], title):
+            found.setdefault(_likeness(text[starts[i]:], title), i)
     best = max(found, default=0)
     if best:
         parts = parts[:found[best]]
@@ -75,6 +77,11 @@ def levels_from_breadcrumb(raw: str, title: str) -> list[str]:
 
 
 _CUT = ".…。⋯\ufffd?？ "
+
+
+def _whole(part: str, title: str) -> bool:
+    """Is this level of a breadcrumb the whole title (whatever its script or width)?"""
+    return _to_simplified().convert(fold(part)) == _to_simplified().convert(fold(title))
 
 
 def _likeness(crumb: str, title: str) -> int:

@@ -37,44 +37,62 @@ _SOURCE_IN = re.compile(r"(?:來源|来源|出處|出处)\s*[:：]\s*(\S+)")
 _AUTHOR_IN = re.compile(r"(?:作者|記者|记者|編輯|编辑)\s*[:：]\s*(?:(?:記者|记者|編輯|编辑|通訊員|通讯员)\s+)?(\S+)")
 
 
-def read_page(doc, text: str) -> dict[str, str | None]:
+def read_page(doc, text: str, where: dict | None = None) -> dict[str, str | None]:
     """title, date, source, author, breadcrumb (as written) and body (HTML)
-    of an article page, from its lxml document and its decoded text."""
+    of an article page, from its lxml document and its decoded text.
+    `where`, if given, is filled with where in the page each was found."""
+    where = {} if where is None else where
     meta = _metas(doc)
     ld = _json_ld(doc)
     h1 = _first_text(doc, "//h1") or _first_text(doc, "//*[contains(@class,'title')]//*[self::h2 or self::h3]")
-    title = meta.get("articletitle") or h1 or meta.get("og:title") or meta.get("twitter:title") or \
-        _text(ld.get("headline")) or _page_title(doc)
+    titles = [(meta.get("articletitle"), "<meta name=ArticleTitle>"), (h1, "the headline (h1)"),
+              (meta.get("og:title"), "<meta property=og:title>"), (meta.get("twitter:title"), "<meta twitter:title>"),
+              (_text(ld.get("headline")), "JSON-LD headline"), (_page_title(doc), "<title>")]
+    title = _first(titles, "title", where)
     byline = _byline(doc)
-    dates = [meta[k.lower()] for k in _DATE_META if meta.get(k.lower())]
-    dates += [v for v in (ld.get("datePublished"), ld.get("dateCreated")) if isinstance(v, str)]
-    dates += [t.get("datetime") or t.text_content() for t in doc.xpath("//time")][:1]
+    dates = [(meta[k.lower()], f"<meta {k}>") for k in _DATE_META if meta.get(k.lower())]
+    dates += [(v, f"JSON-LD {k}") for k, v in (("datePublished", ld.get("datePublished")),
+                                                ("dateCreated", ld.get("dateCreated"))) if isinstance(v, str)]
+    dates += [(t.get("datetime") or t.text_content(), "<time>") for t in doc.xpath("//time")][:1]
     # An element that is the time itself (class "time", "date", "pubtime"…), then the whole byline.
     for el in doc.xpath("//*[not(*)][contains(@class,'time') or contains(@class,'date') or contains(@id,'time') "
                         "or contains(@id,'date')]"):
         value = " ".join(el.text_content().split())
         if 6 <= len(value) <= 80 and _DATEISH.search(value):
-            dates.append(value)
+            dates.append((value, f"<{el.tag} class={el.get('class') or el.get('id')}>"))
             break
     if byline:
-        dates.append(byline)
-    dates = [d.strip() for d in dates if d and d.strip()]
+        dates.append((byline, "the byline"))
+    dates = [(d.strip(), origin) for d, origin in dates if d and d.strip()]
     # The most exact: one with a time of day if there is one (a meta tag may give the day only).
-    date = next((d for d in dates if _CLOCK.search(d)), dates[0] if dates else None)
-    source = next((meta[k.lower()] for k in _SOURCE_META if meta.get(k.lower())), None)
-    if source is None and byline and (m := _SOURCE_IN.search(byline)):
-        source = m.group(0)                         # the label stays: normalize's source_text strips it
-    author = next((meta[k.lower()] for k in _AUTHOR_META if meta.get(k.lower())), None)
-    if author is None and byline and (m := _AUTHOR_IN.search(byline)):
-        author = m.group(1)
+    chosen = next(((d, o) for d, o in dates if _CLOCK.search(d)), dates[0] if dates else (None, None))
+    date = _first([chosen], "date", where)
+    sources = [(meta.get(k.lower()), f"<meta {k}>") for k in _SOURCE_META]
+    if byline and (m := _SOURCE_IN.search(byline)):
+        sources.append((m.group(0), "the byline"))  # the label stays: normalize's source_text strips it
+    source = _first(sources, "source", where)
+    authors = [(meta.get(k.lower()), f"<meta {k}>") for k in _AUTHOR_META]
+    if byline and (m := _AUTHOR_IN.search(byline)):
+        authors.append((m.group(1), "the byline"))
+    author = _first(authors, "author", where)
     crumb = None
     for cls in _CRUMB_CLASSES:
         found = doc.xpath(f"//*[contains(concat(' ', normalize-space(@class), ' ', @id, ' '), '{cls}')]")
         if found:
-            crumb = crumb_text(found[0].text_content())
+            crumb = _first([(crumb_text(found[0].text_content()), f"the element of class or id {cls!r}")],
+                           "breadcrumb", where)
             break
-    return {"title": title, "date": date, "source": source, "author": author, "breadcrumb": crumb,
-            "body": main_text(text)}
+    body = _first([(main_text(text), "the main text (trafilatura)")], "body", where)
+    return {"title": title, "date": date, "source": source, "author": author, "breadcrumb": crumb, "body": body}
+
+
+def _first(candidates, key: str, where: dict) -> str | None:
+    """The first candidate with a value; where it came from noted under `key`."""
+    for value, origin in candidates:
+        if value:
+            where[key] = origin
+            return value
+    return None
 
 
 def main_text(text: str) -> str | None:

@@ -239,6 +239,15 @@ class WebSource:
             and self.web.article.render == "browser" else http.get
         self.browser = browser
         self.missed: dict[str, str] = {}           # field -> a URL where its pattern found nothing
+        # The article fields that must be found on every page (those given
+        # selectors; with auto, the title, the date and the body), the pages
+        # read, and per field the pages where it was not.
+        a = self.web.article
+        self.expected = () if a is None else tuple(
+            key for key in ("title", "date", "body", "source", "breadcrumb", "author")
+            if getattr(a, key) is not None or (a.auto and key in ("title", "date", "body")))
+        self.read_pages: list[str] = []
+        self.lacking: dict[str, list[str]] = {}
         self.first_pages: list[bool] = []          # did next_page find a link on each first listing page?
 
     def gather(self, memory: dict[str, dict], should_stop=None) -> Fetched:
@@ -285,6 +294,7 @@ class WebSource:
             hosts = sorted({urlsplit(u).netloc or u.split(":", 1)[0] for u in refused})
             out.problems.append(Problem(self.settings.name, url, f"the page asked for {len(refused)} resource(s) "
                                         f"this source may not fetch, refused: {', '.join(hosts)[:300]}", "warning"))
+        out.problems += self._lacking()
         for name, url in sorted(self.missed.items()):
             out.problems.append(Problem(self.settings.name, url, f"the pattern of {name} matched nothing in what "
                                         f"its selector found (this page and maybe others)", "warning"))
@@ -316,6 +326,29 @@ class WebSource:
                         text(el, w.summary)) for el in select.matches(doc, w.item)]
         self._doc = doc
         return found, base
+
+    def _lacking(self) -> list[Problem]:
+        """An article field found on no page read is an error (the site
+        changed, or its selector is wrong); on some pages only, a warning;
+        each with the count and a page that lacked it."""
+        out = []
+        pages = len(self.read_pages)
+        for key in self.expected:
+            missing = self.lacking.get(key, [])
+            if not missing:
+                continue
+            f = getattr(self.web.article, key)
+            how = f"selector {f.select!r}" if f is not None else "auto"
+            if len(missing) == pages:
+                out.append(Problem(self.settings.name, self.web.start[0].url,
+                                   f"article field {key} ({how}) found nothing on any of the {pages} article "
+                                   f"page(s) read, e.g. {missing[0]}: the site may have changed, or the selector "
+                                   f"is wrong"))
+            else:
+                out.append(Problem(self.settings.name, self.web.start[0].url,
+                                   f"article field {key} ({how}) found nothing on {len(missing)} of the {pages} "
+                                   f"article page(s) read, e.g. {missing[0]}", "warning"))
+        return out
 
     def _narrowed(self, text: str | None, f: Field, url: str) -> str | None:
         value, matched = narrow(text, f)
@@ -423,12 +456,20 @@ class WebSource:
             value = None if f is None else self._narrowed(select.value(doc, f.select), f, c.url)
             return value or found.get(key)
         title = get(a.title, "title")
-        title = title or (doc.xpath("string(//h1)") or "").strip() or c.title
         date = get(a.date, "date")
-        source_name = get(a.source, "source") or c.source
         crumb = get(a.breadcrumb, "breadcrumb")
-        link = own_url(doc, base, page.url) or c.url
         body = (select.inner_html(doc, a.body.select) if a.body else None) or found.get("body")
+        author = get(a.author, "author")
+        source_name = get(a.source, "source")
+        found_here = {"title": title, "date": date, "body": body, "breadcrumb": crumb, "author": author,
+                      "source": source_name}
+        self.read_pages.append(c.url)
+        for key in self.expected:
+            if not found_here[key]:
+                self.lacking.setdefault(key, []).append(c.url)
+        title = title or (doc.xpath("string(//h1)") or "").strip() or c.title
+        source_name = source_name or c.source
+        link = own_url(doc, base, page.url) or c.url
         return RawArticle(
             source=self.settings.name, location=c.url, gathered_at=page.date,
             title=title, date=date, listing_date=c.date,       # normalize weighs the two
@@ -436,18 +477,24 @@ class WebSource:
             breadcrumb=crumb_text(crumb) if crumb else None,
             categories=(c.category,) if c.category and not crumb else (),
             source_name=source_text(source_name) if source_name else None,
-            author=get(a.author, "author"),
+            author=author,
             link=link, claimed=link != c.url, timezone=self.settings.timezone,
             default_category=self.settings.category,
         )
 
     # -- feedpub try ------------------------------------------------------------------
-    def trial(self) -> list[tuple[str, str, object]]:
+    def trial(self) -> list[tuple]:
         """What each selector finds on every start page (its first listing
-        page) and on one article page: (where, field, raw value), nothing stored.
-        `feedpub try` shows beside each raw value what feedpub makes of it."""
+        page) and on one article page: (where, field, raw value, the page's
+        server Date), nothing stored. `feedpub try` shows beside each raw
+        value what feedpub makes of it, as `build` would: relative and
+        year-less dates against the server's clock, not this machine's."""
+        rows = self._trial()
+        return [row if len(row) == 4 else (*row, None) for row in rows]
+
+    def _trial(self) -> list[tuple]:
         w = self.web
-        rows: list[tuple[str, str, object]] = []
+        rows: list[tuple] = []
         first_link = None
         for start in w.start:
             try:
@@ -466,7 +513,7 @@ class WebSource:
                 rows.append((start.url, f"[{n}] link", link))
                 for key in ("date", "source", "summary"):
                     if getattr(w, key) is not None:
-                        rows.append((start.url, f"[{n}] {key}", getattr(item, key)))
+                        rows.append((start.url, f"[{n}] {key}", getattr(item, key), page.date))
             numbered = page_urls(start.url, w.page_url, w.page_param, w.page_from)
             if numbered is not None:
                 rows.append((start.url, "next page", next(numbered)))
@@ -475,15 +522,23 @@ class WebSource:
                 rows.append((start.url, f"next_page {w.next_page!r}", urljoin(base, nxt) if nxt else None))
         if w.article and first_link:
             art_page = self.get_article(first_link)
-            art, art_base = parse(art_page)
-            for key in ("title", "date", "source", "breadcrumb", "author"):
+            art_text = page_text(art_page)
+            art, art_base = parse(art_page, art_text)
+            where: dict = {}
+            found = auto.read_page(parse(art_page, art_text)[0], art_text, where) if w.article.auto else {}
+            for key in ("title", "date", "source", "breadcrumb", "author", "body"):
                 f = getattr(w.article, key)
-                if f:
-                    raw = select.value(art, f.select)
-                    rows.append((first_link, key, narrow(raw, f)[0]))
-            if w.article.body:
-                body = select.inner_html(art, w.article.body.select)
-                rows.append((first_link, "body", None if body is None else f"{len(body)} characters of HTML"))
+                if f is not None:
+                    raw = (select.inner_html(art, f.select) if key == "body" else narrow(select.value(art, f.select),
+                                                                                         f)[0])
+                    label = key
+                elif key in found:
+                    raw, label = found[key], f"{key} (auto, from {where.get(key, 'nowhere')})"
+                else:
+                    continue
+                if key == "body":
+                    raw = None if raw is None else f"{len(raw)} characters of HTML"
+                rows.append((first_link, label, raw, art_page.date))
             canonical = art.xpath("//link[@rel='canonical']/@href")
             rows.append((first_link, "canonical link", canonical[0] if canonical else None))
         return rows

@@ -120,6 +120,8 @@ problems = sa.Table(
     sa.Column("first_seen", UTCDateTime, nullable=False),
     sa.Column("last_seen", UTCDateTime, nullable=False),
     sa.Column("count", sa.Integer, nullable=False),
+    # A problem of the source's whole gather (replaced by each gather), not of one file or page.
+    sa.Column("whole_source", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_problems_where", "source", "location"),
 )
 
@@ -170,4 +172,4 @@ meta = sa.Table(
 
 
 # The newest migration; tests/test_migrations.py checks it against Alembic's head.
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"

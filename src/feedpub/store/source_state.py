@@ -53,14 +53,25 @@ class SourceState:
             open_problems = dict(conn.execute(sa.select(problems.c.source, sa.func.count())
                                               .where(problems.c.severity == "error")
                                               .group_by(problems.c.source)).all())
+            open_warnings = dict(conn.execute(sa.select(problems.c.source, sa.func.count())
+                                              .where(problems.c.severity == "warning")
+                                              .group_by(problems.c.source)).all())
             procs = [dict(r._mapping) for r in conn.execute(sa.select(processes).order_by(processes.c.host,
                                                                                           processes.c.pid))]
-        for name in set(counts) | set(open_problems):
+        for name in set(counts) | set(open_problems) | set(open_warnings):
             rows.setdefault(name, {"source": name})
         for name, row in rows.items():
             row["articles"] = counts.get(name, 0)
             row["open_errors"] = open_problems.get(name, 0)
+            row["open_warnings"] = open_warnings.get(name, 0)
         return {"sources": [rows[k] for k in sorted(rows)], "processes": procs}
+
+    def has_source_problems(self, source: str) -> bool:
+        """Did the source's last gather leave problems of its own (replaced by the next)?"""
+        c = problems.c
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(c.pk).where(c.source == source, c.whole_source.is_(True)).limit(1)
+                                ).first() is not None
 
     def problem_locations(self, source: str) -> set[str]:
         """Locations of a source with recorded problems, and the files they
@@ -118,16 +129,30 @@ class SourceWrites:
                                                   sa.or_(problems.c.location == location,
                                                          problems.c.location.like(like_prefix(location), escape="\\"))))
 
-    def record_problem(self, p: Problem, now: datetime) -> None:
+    def record_problem(self, p: Problem, now: datetime, whole_source: bool = False) -> None:
         c = problems.c
         hit = self.conn.execute(sa.select(c.pk).where(c.source == p.source, c.location == p.location,
-                                                      c.reason == p.reason)).scalar()
+                                                      c.reason == p.reason, c.whole_source == whole_source)).scalar()
         if hit is None:
             self.conn.execute(problems.insert().values(source=p.source, location=p.location, reason=p.reason,
                                                        severity=p.severity, first_seen=now, last_seen=now,
-                                                       count=1))
+                                                       count=1, whole_source=whole_source))
         else:
             self.conn.execute(problems.update().where(c.pk == hit).values(last_seen=now, count=c.count + 1))
+
+    def replace_source_problems(self, source: str, found: list[Problem], now: datetime) -> None:
+        """A gather's own problems (not a file's or a page's) replace the
+        last gather's: what `status` shows is what is wrong now. One seen
+        again keeps when it was first seen and counts up."""
+        c = problems.c
+        again = {(p.location, p.reason) for p in found}
+        stale = [pk for pk, location, reason in self.conn.execute(
+            sa.select(c.pk, c.location, c.reason).where(c.source == source, c.whole_source.is_(True)))
+            if (location, reason) not in again]
+        for chunk in (stale[i:i + 500] for i in range(0, len(stale), 500)):
+            self.conn.execute(problems.delete().where(c.pk.in_(chunk)))
+        for p in found:
+            self.record_problem(p, now, whole_source=True)
 
 
 def like_prefix(location: str) -> str:
