@@ -116,18 +116,28 @@ def parse_detail(raw: str, *, zone: tzinfo, gathered_at: datetime) -> Parsed:
 _INSIDE = re.compile(r"(\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
                      r"(?:\s*T?\s*(?:上午|下午|晚上|中午|早上|凌晨)?\s*\d{1,2}\s*[:時时点點]\s*\d{1,2}"
                      r"(?:\s*[:分]\s*\d{1,2}(?:\.\d+)?\s*秒?)?\s*分?)?(?:\s*(?:Z|[+-]\d{2}:?\d{2}))?)")
-_TIME_LABEL = re.compile(r"(?:[發发][佈布表]|更新|出版)?(?:[時时][間间]|日期)\s*[:：]\s*$")
+# A relative date inside other text (`發布時間：剛剛 來源：港口網`).
+_INSIDE_RELATIVE = re.compile(r"(剛剛|刚刚|剛才|刚才|半\s*(?:個|个)?\s*(?:小時|小时|鐘頭|钟头)\s*(?:前|以前)"
+                              r"|\d+\s*(?:秒|秒鐘|秒钟|分鐘|分钟|分|小時|小时|個小時|个小时|天|日|周|週)\s*(?:前|以前)"
+                              r"|(?:今天|今日|昨天|昨日|前天)(?:\s*\d{1,2}\s*[:：]\s*\d{2}(?:\s*[:：]\s*\d{2})?)?)")
+_TIME_LABEL = re.compile(r"(?:[發发][佈布表]|出版)?(?:[時时][間间]|日期)\s*[:：]\s*$")
+_UPDATED_LABEL = re.compile(r"(?:更新|修改|修訂|修订)(?:[時时][間间]|日期|於|于)?\s*[:：]?\s*$")
 
 
 def _embedded(text: str) -> list[str]:
-    """The date-times written inside `text`, best first: after a time label,
-    then by precision (seconds, minutes, a day), then in order."""
+    """The date-times written inside `text`, best first: after a time (or
+    publishing) label, then unlabelled, then after an update label (the
+    published time over the updated one); then by precision (seconds,
+    minutes, a day), then in order."""
     found = []
-    for n, m in enumerate(_INSIDE.finditer(text)):
+    matches = [(m, False) for m in _INSIDE.finditer(text)] + [(m, True) for m in _INSIDE_RELATIVE.finditer(text)]
+    for m, relative in matches:
         value = m.group(1).strip()
-        labelled = bool(_TIME_LABEL.search(text[max(0, m.start() - 12):m.start()]))
-        precision = value.count(":") + value.count("：") + sum(value.count(c) for c in "時时点點分秒")
-        found.append((not labelled, -min(precision, 2), n, value))
+        before = text[max(0, m.start() - 12):m.start()]
+        rank = 2 if _UPDATED_LABEL.search(before) else 0 if _TIME_LABEL.search(before) else 1
+        precision = 1 if relative else (value.count(":") + value.count("：")
+                                        + sum(value.count(c) for c in "時时点點分秒"))
+        found.append((rank, -min(precision, 2), relative, m.start(), value))
     return [value for *_, value in sorted(found)]
 
 
@@ -174,9 +184,12 @@ def _precision(s: str, relative: bool) -> int:
 
 
 def _hour(ampm: str | None, hour: int) -> int:
+    """A 12-hour clock's hour in 24: 下午3點 is 15, 上午12:35 is 00:35, 中午1點 is 13."""
     if ampm in ("下午", "晚上") and hour < 12:
         return hour + 12
-    if ampm == "凌晨" and hour == 12:
+    if ampm == "中午" and hour < 11:
+        return hour + 12
+    if ampm in ("上午", "早上", "凌晨") and hour == 12:
         return 0
     return hour
 

@@ -16,6 +16,7 @@ decides what a date or a source line means.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from lxml import html as lxml_html
 
@@ -31,7 +32,12 @@ _AUTHOR_META = ("author", "article:author", "Author")
 _CRUMB_CLASSES = ("position", "breadcrumb", "crumb", "location", "dqwz", "curpos", "nav-path", "path", "weizhi")
 _BYLINE = re.compile(r"(?:[發发][佈布表]|更新|出版)?(?:[時时][間间]|日期)\s*[:：]|來源|来源|出處|出处|作者|\d{4}\s*[-/.年]\s*\d{1,2}")
 _DATEISH = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|\d{1,2}\s+[A-Z][a-z]{2}\s+\d{4}\s+\d{1,2}:\d{2}"
-                      r"|[A-Z][a-z]{2}\s+\d{1,2},\s+\d{4}")
+                      r"|[A-Z][a-z]{2}\s+\d{1,2},\s+\d{4}"
+                      r"|剛剛|刚刚|\d+\s*(?:秒|分鐘|分钟|小時|小时|天)前|(?:今天|昨天|前天)\s*\d{1,2}\s*[:：]\s*\d{2}")
+# Around a page's own article, blocks of other articles (hot, related, most
+# read, a sidebar) and the site's frame: their times are not the article's.
+_ELSEWHERE = re.compile(r"(?<![a-z])(?:side|relat|hot|rank|recommend|popular|most-?read|mostread|foot|comment|"
+                        r"nav|menu|topbar|banner)", re.I)
 _CLOCK = re.compile(r"\d{1,2}\s*[:：時时点點]\s*\d{2}")
 _SOURCE_IN = re.compile(r"(?:來源|来源|出處|出处)\s*[:：]\s*(\S+)")
 _AUTHOR_IN = re.compile(r"(?:作者|記者|记者|編輯|编辑)\s*[:：]\s*(?:(?:記者|记者|編輯|编辑|通訊員|通讯员)\s+)?(\S+)")
@@ -53,16 +59,17 @@ def read_page(doc, text: str, where: dict | None = None) -> dict[str, str | None
     dates = [(meta[k.lower()], f"<meta {k}>") for k in _DATE_META if meta.get(k.lower())]
     dates += [(v, f"JSON-LD {k}") for k, v in (("datePublished", ld.get("datePublished")),
                                                 ("dateCreated", ld.get("dateCreated"))) if isinstance(v, str)]
-    dates += [(t.get("datetime") or t.text_content(), "<time>") for t in doc.xpath("//time")][:1]
-    # An element that is the time itself (class "time", "date", "pubtime"…), then the whole byline.
+    if byline:
+        dates.append((byline, "the byline"))
+    dates += [(t.get("datetime") or t.text_content(), "<time>") for t in doc.xpath("//time")
+              if not _elsewhere(t)][:1]
+    # An element that is the time itself (class "time", "date", "pubtime"…).
     for el in doc.xpath("//*[not(*)][contains(@class,'time') or contains(@class,'date') or contains(@id,'time') "
                         "or contains(@id,'date')]"):
         value = " ".join(el.text_content().split())
-        if 6 <= len(value) <= 80 and _DATEISH.search(value):
+        if 2 <= len(value) <= 80 and _dateish(value) and not _elsewhere(el):
             dates.append((value, f"<{el.tag} class={el.get('class') or el.get('id')}>"))
             break
-    if byline:
-        dates.append((byline, "the byline"))
     dates = [(d.strip(), origin) for d, origin in dates if d and d.strip()]
     # The most exact: one with a time of day if there is one (a meta tag may give the day only).
     chosen = next(((d, o) for d, o in dates if _CLOCK.search(d)), dates[0] if dates else (None, None))
@@ -84,6 +91,21 @@ def read_page(doc, text: str, where: dict | None = None) -> dict[str, str | None
             break
     body = _first([(main_text(text), "the main text (trafilatura)")], "body", where)
     return {"title": title, "date": date, "source": source, "author": author, "breadcrumb": crumb, "body": body}
+
+
+def _dateish(value: str) -> bool:
+    """Does the text hold a date (in any width: full-width digits and dashes too)?"""
+    return bool(_DATEISH.search(unicodedata.normalize("NFKC", value)))
+
+
+def _elsewhere(el) -> bool:
+    """Is this element inside a block of other articles or of the site's frame?"""
+    for node in el.iterancestors():
+        if node.tag in ("aside", "footer", "nav"):
+            return True
+        if _ELSEWHERE.search(f"{node.get('class') or ''} {node.get('id') or ''}"):
+            return True
+    return False
 
 
 def _first(candidates, key: str, where: dict) -> str | None:
@@ -155,15 +177,16 @@ def _page_title(doc) -> str | None:
 
 def _byline(doc) -> str | None:
     """The short line near the headline that holds the time, source or author."""
-    heads = doc.xpath("//h1 | //*[contains(@class,'title')]//*[self::h2 or self::h3]")
+    heads = [h for h in doc.xpath("//h1 | //*[contains(@class,'title')]//*[self::h2 or self::h3]")
+             if not _elsewhere(h)]
     if heads:
         for el in heads[0].xpath("following::*[not(self::script) and not(self::style)][position() <= 12]"):
             value = " ".join(el.text_content().split())
-            if 4 <= len(value) <= 200 and _BYLINE.search(value) and _DATEISH.search(value):
+            if 2 <= len(value) <= 200 and _BYLINE.search(value) and _dateish(value) and not _elsewhere(el):
                 return value
     for el in doc.xpath("//*[contains(@class,'info') or contains(@class,'time') or contains(@class,'date') "
                         "or contains(@class,'msgbar') or contains(@class,'meta') or contains(@class,'pub')]"):
         value = " ".join(el.text_content().split())
-        if 4 <= len(value) <= 200 and _DATEISH.search(value):
+        if 2 <= len(value) <= 200 and _dateish(value) and not _elsewhere(el):
             return value
     return None
