@@ -186,3 +186,44 @@ def test_check_lists_the_categories_a_web_source_names(portal):
     r = run("check", "--config", str(hand_config(tmp, base, "auto = true\n")))
     assert r.returncode == 0, r.stdout + r.stderr
     assert "categories it would publish: 2" in r.stdout and "港航 › 港口动态" in r.stdout
+
+
+@pytest.fixture
+def shaped(tmp_path):
+    import shapes
+    site = sitesrv.Site()
+    shapes.shapes_site(site)
+    httpd = sitesrv.serve(site)
+    yield site, f"http://127.0.0.1:{httpd.server_address[1]}", tmp_path
+    httpd.shutdown()
+
+
+def test_every_listing_shape_from_the_home_page(shaped):
+    """Numbered pages, WordPress archives, ?page=N, 'load more' fragments, a
+    shell filled from a JSON endpoint, __NEXT_DATA__, __INITIAL_STATE__ and a
+    JSON-LD ItemList (tests/shapes.py): suggest HOME reads each, and the
+    build publishes every article of every category at its exact time."""
+    import shapes
+    site, base, tmp = shaped
+    r = run("suggest", base + "/")
+    assert r.returncode == 0, r.stderr
+    blocks = {b["start"][0]["category"]: b for b in tomllib.loads(r.stdout)["sources"]}
+    assert list(blocks) == list(shapes.CATEGORIES)
+    assert blocks["分页/数字分页"]["page_url"] == "/num/index_{n}.html"
+    assert blocks["分页/博客归档"]["page_url"] == "/category/port/archive/page/{n}/"
+    assert blocks["分页/参数分页"]["page_param"] == "page"
+    assert blocks["分页/加载更多"]["next_page"] == "button.load-more@data-next"
+    assert blocks["数据/接口列表"]["start"][0]["url"] == base + "/api/list?cat=7&page=1"
+    assert {blocks[k]["listing"] for k in ("数据/接口列表", "数据/页面数据", "数据/页面状态", "数据/结构化列表")} == {"json"}
+    cfg = tmp / "feedpub.toml"
+    cfg.write_text(bare_config(tmp, base) + r.stdout, encoding="utf-8")
+    without_delay(cfg)
+    r = run("build", "--config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    items = published(tmp)
+    assert len(items) == len({title for title, _, _ in items})                   # no duplicate
+    assert {title: (category, when) for title, category, when in items} == {
+        title: (category, when) for category, title, when in shapes.ARTICLES}
+    before = {p: p.stat().st_mtime_ns for p in (tmp / "feeds").rglob("*") if p.is_file()}
+    assert run("build", "--config", str(cfg)).returncode == 0
+    assert {p: p.stat().st_mtime_ns for p in (tmp / "feeds").rglob("*") if p.is_file()} == before

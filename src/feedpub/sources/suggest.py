@@ -10,6 +10,7 @@ TRS portals). What it is unsure of, it says, instead of guessing silently.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -31,6 +32,9 @@ class Suggestion:
     date: str | None = None
     next_page: str | None = None
     page_url: str | None = None
+    page_from: int | None = None
+    page_param: str | None = None
+    listing: str = "html"                 # or "json": an endpoint's answer, or data the page carries
     found: list[tuple[str, str | None]] = field(default_factory=list)   # (title, date) of the items
     urls: list[str] = field(default_factory=list)                        # their links, absolute
     notes: list[str] = field(default_factory=list)                       # what it is unsure of
@@ -113,8 +117,19 @@ def suggest(doc, base: str, html_text: str) -> Suggestion:
     if s.date is None:
         s.notes.append("no date beside the items: articles take their page's date, if [sources.article] reads one")
     pager = _SCRIPT_PAGER.search(html_text)
+    more = _load_more(doc, base)
     if pager:
         s.page_url = f"{pager.group(3)}_{{n}}.{pager.group(4)}"
+    elif more is not None:
+        # "Load more" fetches fragments of items: the items are picked by
+        # their own class, which holds in a fragment as on the page.
+        s.next_page = more
+        own = _css(first_item)
+        if own != first_item.tag:
+            s.item = own
+        else:
+            s.notes.append("a 'load more' button fetches the next items, but the items have no class of their "
+                           "own: the item selector may not match its fragments")
     else:
         for word in _NEXT_WORDS:
             for a in doc.iter("a"):
@@ -124,9 +139,167 @@ def suggest(doc, base: str, html_text: str) -> Suggestion:
             if s.next_page:
                 break
         if s.next_page is None:
+            numbered = _numbered(doc, base)
+            if numbered is not None:
+                s.page_url, s.page_from, s.page_param = numbered
+        if s.next_page is None and s.page_url is None and s.page_param is None:
             s.notes.append("no next-page link or script pager found: only this page will be read "
                            "(page_url or page_param can name the others)")
     return s
+
+
+_PAGE_IN_PATH = re.compile(r"^(.*?/)(?:page/(\d+)/?|((?:index|list|default|more|p)?[_-]?)(\d+)(\.\w+))$")
+_MORE_WORDS = re.compile(r"加載更多|加载更多|查看更多|更多|load more|more", re.I)
+
+
+def _numbered(doc, base: str):
+    """A pager of numbered links (2, 3 …) with no next link: how its pages
+    are named. (page_url, page_from, None) for `index_2.html` or
+    `/page/2/`, (None, None, param) for `?page=2`; None if there is none."""
+    from urllib.parse import parse_qsl
+    here = urlsplit(base)
+    for a in doc.iter("a"):
+        if (a.text_content() or "").strip() != "2" or not a.get("href"):
+            continue
+        url = urljoin(base, a.get("href").strip())
+        parts = urlsplit(url)
+        if parts.netloc != here.netloc:
+            continue
+        query, base_query = dict(parse_qsl(parts.query)), dict(parse_qsl(here.query))
+        for key, value in query.items():
+            if value == "2" and base_query.get(key) != "2":
+                return None, None, key
+        m = _PAGE_IN_PATH.match(parts.path)
+        if m and not parts.query:
+            if m.group(2):
+                return f"{m.group(1)}page/{{n}}/", 2, None
+            return f"{m.group(1)}{m.group(3)}{{n}}{m.group(5)}", int(m.group(4)), None
+    return None
+
+
+def _load_more(doc, base: str) -> str | None:
+    """A "load more" control whose data attribute holds the next items'
+    URL: the next_page selector that reads it (`button.load-more@data-next`)."""
+    for el in doc.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for attr in ("data-next", "data-url", "data-href", "data-more", "data-src"):
+            value = (el.get(attr) or "").strip()
+            if value and _MORE_WORDS.search(el.text_content() or "") and \
+                    urlsplit(urljoin(base, value)).netloc == urlsplit(base).netloc:
+                return f"{_css(el)}@{attr}"
+    return None
+
+
+# -- listings in JSON: an endpoint's answer, or data a page carries ----------------------------
+
+_LINK_NAMES = ("url", "link", "href", "path", "articleUrl", "article_url", "shareUrl", "detailUrl", "@id")
+_TITLE_NAMES = ("title", "name", "headline", "subject", "articleTitle")
+_DATE_NAMES = ("publishTime", "publish_time", "pubDate", "pubdate", "datePublished", "inputtime", "date", "time",
+               "createTime", "created_at", "releaseTime", "ctime")
+_PAGE_KEYS = ("page", "p", "pageNo", "pageno", "page_no", "pageIndex", "pageindex", "pn", "pageNum", "curPage")
+_NOT_PAGES = re.compile(r"\.(?:jpe?g|png|gif|webp|svg|css|js|mp4|mp3|pdf)(?:\?|$)", re.I)
+
+
+def _lists(data, path: tuple, depth: int = 0):
+    """(path of keys, list) of every list in the data, through objects only."""
+    if depth > 12:
+        return
+    if isinstance(data, list):
+        yield path, data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(value, (dict, list)):
+                yield from _lists(value, path + (key,), depth + 1)
+
+
+def _key(dicts: list[dict], names: tuple, fits) -> str | None:
+    """The key whose values fit in most of these objects (80%), the usual names first."""
+    keys = [k for k in names if any(k in d for d in dicts)] + sorted({k for d in dicts for k in d} - set(names))
+    for key in keys:
+        if sum(1 for d in dicts if fits(d.get(key))) >= 0.8 * len(dicts):
+            return key
+    return None
+
+
+def _jmes(path: tuple) -> str:
+    """A JMESPath to a key path (`data.list`, `"@graph"`), `@` for the root."""
+    return ".".join(k if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) else json.dumps(k) for k in path) or "@"
+
+
+def suggest_json(data, base: str) -> Suggestion | None:
+    """The listing in JSON data: the longest list of objects that each hold
+    a title and a link to a page of this site (and, if it can tell, a date)."""
+    host = urlsplit(base).netloc
+
+    def link(v) -> bool:
+        if not isinstance(v, str) or not v.strip() or _NOT_PAGES.search(v):
+            return False
+        parts = urlsplit(urljoin(base, v.strip()))
+        return parts.netloc == host and parts.path not in ("", "/")
+
+    def title(v) -> bool:
+        return isinstance(v, str) and len(v.strip()) >= 5 and not v.strip().startswith(("http", "/"))
+
+    def date(v) -> bool:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return 9 <= len(str(int(v))) <= 13
+        return isinstance(v, str) and bool(_DATEISH.search(v)) and len(v) <= 40
+
+    best = None
+    for path, items in _lists(data, ()):
+        dicts = [i for i in items if isinstance(i, dict)]
+        if len(dicts) < 2 or len(dicts) < 0.8 * len(items):
+            continue
+        keys = (_key(dicts, _LINK_NAMES, link), _key(dicts, _TITLE_NAMES, title))
+        if None in keys or keys[0] == keys[1]:
+            continue
+        if best is None or len(dicts) > len(best[1]):
+            best = (path, dicts, *keys, _key(dicts, _DATE_NAMES, date))
+    if best is None:
+        return None
+    path, dicts, link_key, title_key, date_key = best
+    s = Suggestion(item=_jmes(path), title=_jmes((title_key,)), link=_jmes((link_key,)),
+                   date=_jmes((date_key,)) if date_key else None, listing="json")
+    for d in dicts:
+        s.found.append((str(d.get(title_key)), None if date_key is None else str(d.get(date_key))))
+        s.urls.append(urljoin(base, str(d.get(link_key)).strip()))
+    if date_key is None:
+        s.notes.append("no date beside the items: articles take their page's date")
+    return s
+
+
+# String literals in a script that may be a listing's endpoint: a path or a
+# URL naming an API, JSON or a list (`"/api/list?cat=7&page=" + page`).
+_ENDPOINT = re.compile(r"""["'`]((?:https?://[^"'`\s]+|/[^"'`\s]*)(?:api|json|list|ajax|data|article|news)"""
+                       r"""[^"'`\s]*)["'`]""", re.I)
+
+
+def endpoints(scripts: list[str], base: str) -> list[str]:
+    """Candidate JSON endpoints named in a page's scripts, as URLs of this
+    site, in the order written; a query ending in `page=` gets its first
+    page (`…&page=1`)."""
+    out = []
+    for source in scripts:
+        for m in _ENDPOINT.finditer(source):
+            value = m.group(1)
+            if _NOT_PAGES.search(value):
+                continue
+            url = urljoin(base, value)
+            if re.search(r"[?&](?:" + "|".join(_PAGE_KEYS) + r")=$", url):
+                url += "1"
+            if urlsplit(url).netloc == urlsplit(base).netloc and url not in out:
+                out.append(url)
+    return out
+
+
+def page_param(url: str) -> str | None:
+    """The query parameter of an endpoint's URL that counts its pages."""
+    from urllib.parse import parse_qsl
+    for key, value in parse_qsl(urlsplit(url).query):
+        if key in _PAGE_KEYS and value.isdigit():
+            return key
+    return None
 
 
 def _ancestor_css(el) -> str:
@@ -204,11 +377,13 @@ class Block:
         s = self.suggestion
         start = {"url": self.url, **({"category": self.category} if self.category else {})}
         block: dict = {"name": self.name, "type": "web", "start": [start]}
-        for key in ("item", "title", "link", "date", "next_page", "page_url"):
+        if s.listing != "html":
+            block["listing"] = s.listing
+        for key in ("item", "title", "link", "date", "next_page", "page_url", "page_from", "page_param"):
             value = getattr(s, key)
             if value:
                 block[key] = value
-        if s.next_page or s.page_url:
+        if s.next_page or s.page_url or s.page_param:
             block["max_pages"] = 5
         if self.auto:
             block["article"] = {"auto": True}
@@ -276,7 +451,7 @@ def propose(http, url: str, category: str | None = None, name: str | None = None
     from .http import FetchError
     doc, base, text = _read(http, url)
     if category is not None:
-        return render([_block(http, url, category, suggest(doc, base, text), name)])
+        return render([_block(http, *_listing(http, url, doc, base, text), category, name)])
     entries = discover.menu_entries(doc, base)
     known = {e.url for e in entries}
     candidates = [e for e in entries if not e.section]
@@ -292,18 +467,18 @@ def propose(http, url: str, category: str | None = None, name: str | None = None
         except FetchError as exc:
             skipped.append(f"{label} ({entry.url}): {exc.reason}")
             return
-        s = suggest(page_doc, page_base, page_text_)
+        start, s = _listing(http, entry.url, page_doc, page_base, page_text_)
         if not s.item or len(s.found) < 3:
             skipped.append(f"{label} ({entry.url}): not a list of articles")
             return
-        blocks.append(_block(http, entry.url, label, s, None))
+        blocks.append(_block(http, start, s, label, None))
     for entry in candidates:
         consider(entry)
     for section in sections:                         # a section page, when none of its subsections is a listing
         if not any(b.category.startswith("/".join(section.path) + "/") for b in blocks):
             consider(section)
     if not blocks:
-        return render([_block(http, url, None, suggest(doc, base, text), name)],
+        return render([_block(http, *_listing(http, url, doc, base, text), None, name)],
                       [f"feedpub suggest {url}: no category listing found in this page's menus; "
                        f"the page itself, read as a listing:"])
     names: dict[str, int] = {}
@@ -325,7 +500,47 @@ def _read(http, url: str):
     return doc, base, text
 
 
-def _block(http, url: str, category: str | None, s: Suggestion, name: str | None) -> Block:
+def _listing(http, url: str, doc, base: str, text: str) -> tuple[str, Suggestion]:
+    """How the page at `url` lists its articles: (the start URL, the
+    suggestion). Its HTML first; else the data it carries for its script;
+    else a JSON endpoint its scripts name (the start URL is then the
+    endpoint's)."""
+    from . import embedded, jsontext
+    from .http import FetchError
+    from .web import page_text
+    s = suggest(doc, base, text)
+    if s.item and len(s.found) >= 3:
+        return url, s
+    data = embedded.page_data(text)
+    found = suggest_json(data, base) if data is not None else None
+    if found is not None:
+        found.notes.append("the items are data this page carries for its script (read without running it): "
+                           "only this page's are read")
+        return url, found
+    scripts = [script.text or "" for script in doc.xpath("//script[not(@src)]")]
+    for src in doc.xpath("//script/@src")[:5]:
+        script_url = urljoin(base, src.strip())
+        if urlsplit(script_url).netloc == urlsplit(base).netloc:
+            try:
+                scripts.append(page_text(http.get(script_url)))
+            except FetchError:
+                continue
+    for endpoint in endpoints(scripts, base)[:8]:
+        try:
+            data = jsontext.loads(page_text(http.get(endpoint)))
+        except (FetchError, ValueError):
+            continue
+        found = suggest_json(data, base)
+        if found is not None:
+            found.page_param = page_param(endpoint)
+            found.notes.append(f"the page's script fills it from {endpoint}: that endpoint is read instead")
+            if found.page_param is None:
+                found.notes.append("the endpoint names no page number: only its first answer is read")
+            return endpoint, found
+    return url, s
+
+
+def _block(http, url: str, s: Suggestion, category: str | None, name: str | None) -> Block:
     """A listing's block; its category checked against the breadcrumb of
     its first article, which the article's category will come from."""
     from . import auto

@@ -27,7 +27,7 @@ from lxml import html as lxml_html
 
 from ..config import Field, Source
 from ..model import Problem, RawArticle
-from . import Gathered, Recall, SourceError, Unit, auto, decode, jsontext, select
+from . import Gathered, Recall, SourceError, Unit, auto, decode, embedded, jsontext, select
 from .formats import crumb_text, source_text
 from .http import FetchError, Http, Page
 
@@ -310,7 +310,10 @@ class WebSource:
             try:
                 data = jsontext.loads(text)
             except ValueError as exc:
-                raise FetchError(page.url, f"not JSON: {exc}", permanent=False) from None
+                data = embedded.page_data(text) if text.lstrip()[:1] == "<" else None
+                if data is None:                             # a page, but not one carrying its data
+                    raise FetchError(page.url, f"not JSON, nor a page carrying JSON data: {exc}",
+                                     permanent=False) from None
             items = select.compile_path(w.item).search(data)
             items = items if isinstance(items, list) else []
 
