@@ -227,3 +227,24 @@ def test_every_listing_shape_from_the_home_page(shaped):
     before = {p: p.stat().st_mtime_ns for p in (tmp / "feeds").rglob("*") if p.is_file()}
     assert run("build", "--config", str(cfg)).returncode == 0
     assert {p: p.stat().st_mtime_ns for p in (tmp / "feeds").rglob("*") if p.is_file()} == before
+
+
+def test_a_long_build_on_a_pipe_says_how_far_it_is(portal):
+    """A first build of a site read politely takes minutes: on a pipe (cron),
+    it prints its progress every few seconds instead of nothing."""
+    import threading
+    site, base, tmp = portal
+    gate = threading.Event()
+    held = homesite.article_path(5)
+    site.pages[held].hold = gate                             # the build is mid-way until the test has seen progress
+    cfg = hand_config(tmp, base, "auto = true\n")
+    proc = subprocess.Popen([sys.executable, "-m", "feedpub", "build", "--config", str(cfg)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()                        # the first line it writes while it waits
+        assert line.startswith("feedpub: ") and "page(s) fetched" in line and "article(s) stored" in line, line
+    finally:
+        gate.set()
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "13 new" in out

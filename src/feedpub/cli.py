@@ -118,7 +118,7 @@ def _build(settings: config.Settings, args) -> int:
     # Temporary files left by a killed process: once per run, not per tick
     # (a walk of the whole output folder).
     publish.remove_stale_temp_files(settings.output.dir)
-    display = _Display() if sys.stderr.isatty() and not args.quiet else None
+    display = None if args.quiet else _Display() if sys.stderr.isatty() else _Ticker()
     unchanged.forget(args.subject)       # until this build has ended cleanly
     listed, args.listed = args.listed, None   # build lets each folder's listing go once it is gathered
     try:
@@ -152,6 +152,41 @@ def _nothing_new(settings: config.Settings, args, early: unchanged.Check | None)
         return False
     print(unchanged.summary(found))
     return True
+
+
+class _Ticker:
+    """The progress of a long `feedpub build` on a pipe (cron, CI): a line
+    on stderr every EVERY seconds once it has run that long: pages
+    fetched, files and pages read, articles stored, files written. A web
+    site read politely (`delay` between two requests to a host) can take
+    minutes, and silence would look like a hang."""
+
+    EVERY = 5.0
+
+    def __init__(self):
+        import threading
+        import time
+        self._clock = time.monotonic
+        self._started = self._clock()
+        self._counts = {"read": 0, "stored": 0, "written": 0}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._tick, name="feedpub-progress", daemon=True)
+        self._thread.start()
+
+    def advance(self, kind: str, n: int = 1, total: int | None = None) -> None:
+        self._counts[kind] += n
+
+    def _tick(self) -> None:
+        while not self._done.wait(self.EVERY):
+            c = self._counts
+            web = sys.modules.get("feedpub.sources.http")          # loaded by web sources only
+            pages = f"{web.fetched()} page(s) fetched, " if web is not None else ""
+            print(f"feedpub: {self._clock() - self._started:.0f}s: {pages}{c['read']} file(s) or page(s) read, "
+                  f"{c['stored']} article(s) stored, {c['written']} file(s) written", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        self._done.set()
+        self._thread.join()
 
 
 class _Display:

@@ -25,6 +25,15 @@ import httpx
 from .. import __version__
 
 
+_FETCHED = [0]                     # requests this process has made (progress on a pipe)
+_FETCHED_LOCK = threading.Lock()
+
+
+def fetched() -> int:
+    """Requests made so far by every web source of this process."""
+    return _FETCHED[0]
+
+
 class FetchError(Exception):
     """A page could not be had; the message says why (status, timeout ...)."""
 
@@ -320,6 +329,8 @@ class Http:
                 self._wait_turn(url)
                 ends = ends or time.monotonic() + self.deadline
                 self.requests += 1
+                with _FETCHED_LOCK:
+                    _FETCHED[0] += 1
                 try:
                     with _Within(ends):
                         resp = self._fetch(method, url, headers, ends)
