@@ -17,9 +17,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchsite import folder_site  # noqa: E402
 
 FEEDS = """
 [[feeds]]
@@ -31,31 +34,12 @@ exclude = ["廣告"]
 
 
 def site(root: Path, kb: int, feeds: bool) -> Path:
-    inbox = root / "inbox"
-    inbox.mkdir(parents=True)
     sentence = "冷凍食品運輸需求持續上升，港口吞吐量穩步回升，集裝箱航線運力逐步恢復。"
     line = sentence * 40
     lines = [line] * max(1, kb * 1024 // len((line + "\n").encode()))
-    (inbox / "long.txt").write_text(
-        "當前位置: 首頁 > 物流資訊 > 行業新聞 > 長文\n\n    長文\n\n    2020/6/1 22:46:13\n\n    來源:本站\n\n"
-        + "\n\n".join("      " + text for text in lines) + "\n", encoding="utf-8")
-    cfg = root / "feedpub.toml"
-    cfg.write_text(textwrap.dedent("""
-        [site]
-        title = "Bench"
-        link = "https://news.example.com/"
-        feeds_url = "https://news.example.com/feeds/"
-        timezone = "Asia/Shanghai"
-        [output]
-        dir = "feeds"
-        [store]
-        url = "sqlite:///state/feedpub.db"
-        [[sources]]
-        name = "inbox"
-        type = "folder"
-        path = "inbox"
-    """) + (FEEDS if feeds else ""), encoding="utf-8")
-    return cfg
+    text = ("當前位置: 首頁 > 物流資訊 > 行業新聞 > 長文\n\n    長文\n\n    2020/6/1 22:46:13\n\n    來源:本站\n\n"
+            + "\n\n".join("      " + text for text in lines) + "\n")
+    return folder_site(root, {"long.txt": text}, FEEDS if feeds else "")
 
 
 def timed_build(kb: int, feeds: bool) -> float:

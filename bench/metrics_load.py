@@ -20,40 +20,21 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 from pathlib import Path
 
 PYTHON = sys.executable
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchsite import folder_site  # noqa: E402
 
 
 def make_site(root: Path) -> Path:
-    inbox = root / "inbox"
-    inbox.mkdir()
-    for n in range(200):
-        (inbox / f"{n:03d}.md").write_text(
-            f"---\ntitle: 港口動態第{n}篇\ndate: 2020-06-{1 + n % 28:02d} 10:{n % 60:02d}:00\n"
-            f"category: 物流資訊/{'港口航運' if n % 2 else '行業新聞'}\n---\n" + "本週港口吞吐量穩步回升。" * 30 + "\n",
-            encoding="utf-8")
-    cfg = root / "feedpub.toml"
-    cfg.write_text(textwrap.dedent("""
-        [site]
-        title = "物流資訊網"
-        link = "https://news.example.com/"
-        feeds_url = "https://news.example.com/feeds/"
-        timezone = "Asia/Shanghai"
-        [output]
-        dir = "feeds"
-        [store]
-        url = "sqlite:///state/feedpub.db"
-        [serve]
-        metrics = true
-        [[sources]]
-        name = "inbox"
-        type = "folder"
-        path = "inbox"
-    """), encoding="utf-8")
+    cfg = folder_site(root, {
+        f"{n:03d}.md": f"---\ntitle: 港口動態第{n}篇\ndate: 2020-06-{1 + n % 28:02d} 10:{n % 60:02d}:00\n"
+                       f"category: 物流資訊/{'港口航運' if n % 2 else '行業新聞'}\n---\n" + "本週港口吞吐量穩步回升。" * 30 + "\n"
+        for n in range(200)}, "[serve]\nmetrics = true\n")
     subprocess.run([PYTHON, "-m", "feedpub", "build", "-q", "--config", str(cfg)], check=True,
                    stdout=subprocess.DEVNULL)
     return cfg

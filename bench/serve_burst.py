@@ -22,40 +22,24 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from benchsite import folder_site  # noqa: E402
+
 PYTHON = sys.executable
 NO_ANSWER = 10.0
 
 
 def make_site(root: Path) -> Path:
     """A configuration and 60 articles, built once: the folder both servers serve."""
-    inbox = root / "inbox"
-    inbox.mkdir()
-    for n in range(60):
-        (inbox / f"{n:03d}.md").write_text(
-            f"---\ntitle: 港口動態第{n}篇\ndate: 2020-06-{1 + n % 28:02d} 10:{n % 60:02d}:00\n"
-            f"category: 物流資訊/港口航運\n---\n" + "本週港口吞吐量穩步回升，集裝箱航線運力恢復。" * 20 + "\n",
-            encoding="utf-8")
-    cfg = root / "feedpub.toml"
-    cfg.write_text(textwrap.dedent("""
-        [site]
-        title = "物流資訊網"
-        link = "https://news.example.com/"
-        feeds_url = "https://news.example.com/feeds/"
-        timezone = "Asia/Shanghai"
-        [output]
-        dir = "feeds"
-        [store]
-        url = "sqlite:///state/feedpub.db"
-        [[sources]]
-        name = "inbox"
-        type = "folder"
-        path = "inbox"
-    """), encoding="utf-8")
+    cfg = folder_site(root, {
+        f"{n:03d}.md": f"---\ntitle: 港口動態第{n}篇\ndate: 2020-06-{1 + n % 28:02d} 10:{n % 60:02d}:00\n"
+                       f"category: 物流資訊/港口航運\n---\n" + "本週港口吞吐量穩步回升，集裝箱航線運力恢復。" * 20 + "\n"
+        for n in range(60)})
     subprocess.run([PYTHON, "-m", "feedpub", "build", "-q", "--config", str(cfg)], check=True)
     return cfg
 
