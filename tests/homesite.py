@@ -3,7 +3,8 @@ dropdown whose parent is a <button>, a section page with its own
 subsections), headline and "more" boxes, a sidebar of hot articles on every
 article page, and the traps of real listings: a pinned item on every page,
 an article listed under two categories, a link that answers 404, pages
-that are not listings (about, contact). Served by sitesrv from 127.0.0.1,
+that are not listings (about, contact), a sponsored entry (no date, a link
+of another shape). Served by sitesrv from 127.0.0.1,
 with the articles each category must publish.
 
 Each article: (category path, title, UTC instant, source).
@@ -107,6 +108,7 @@ def home_site(site: sitesrv.Site) -> None:
             if path == "物流/冷链物流" and p == 0:
                 items += '<li><a href="/logistics/cold/202006/t20200601_9999.html">冷链物流：这篇报道已被删除</a>' \
                          '<span class="date">2020-06-01</span></li>'        # answers 404
+                items += '<li><a href="/ad/click?id=3" title="推广：冷库租赁限时优惠">推广：冷库租赁限时优惠</a></li>'  # an ad
             nxt = (f'<a href="index_{p + 1}.html">下一页</a>' if p + 1 < len(pages) else "")
             crumb = f'<div class="position">当前位置：<a href="/">首页</a> &gt; {path.replace("/", " &gt; ")}</div>'
             body = f'{crumb}<div class="main"><ul class="news-list">{items}</ul><div class="pager">{nxt}</div></div>'
@@ -122,3 +124,9 @@ def home_site(site: sitesrv.Site) -> None:
                 f'<div class="related"><h3>相关阅读</h3><ul><li><a href="/port/news/">港口动态</a></li></ul></div>'
                 f'</div>{_sidebar()}')
         site.pages[article_path(n)] = sitesrv.Resource(_page(title, body), HTML)
+
+
+def ad_site(site: sitesrv.Site) -> None:
+    """What the ad's link leads to: a page that would become an undated item."""
+    site.pages["/ad/click?id=3"] = sitesrv.Resource(_page("冷库租赁", "<h1>推广：冷库租赁限时优惠</h1><p>欢迎来电。</p>"),
+                                                    HTML)

@@ -30,6 +30,7 @@ def run(*args):
 def portal(tmp_path):
     site = sitesrv.Site()
     homesite.home_site(site)
+    homesite.ad_site(site)
     httpd = sitesrv.serve(site)
     yield site, f"http://127.0.0.1:{httpd.server_address[1]}", tmp_path
     httpd.shutdown()
@@ -76,6 +77,8 @@ def test_suggest_on_the_home_page_publishes_every_category(portal):
     assert len({b["name"] for b in blocks}) == len(blocks)
     assert all(b["article"] == {"auto": True} for b in blocks)
     assert "not used: 关于我们" in r.stdout                                   # said, not silently dropped
+    cold = next(b for b in blocks if b["start"][0]["category"] == "物流/冷链物流")
+    assert cold["link"]["select"] == "a@href" and "/ad/click" in r.stdout          # the ad, left out, and said
     cfg = tmp / "feedpub.toml"
     cfg.write_text(bare_config(tmp, base) + r.stdout, encoding="utf-8")
     without_delay(cfg)

@@ -35,6 +35,7 @@ class Suggestion:
     page_from: int | None = None
     page_param: str | None = None
     listing: str = "html"                 # or "json": an endpoint's answer, or data the page carries
+    link_pattern: str | None = None       # what a link must look like to be an article of the site
     found: list[tuple[str, str | None]] = field(default_factory=list)   # (title, date) of the items
     urls: list[str] = field(default_factory=list)                        # their links, absolute
     notes: list[str] = field(default_factory=list)                       # what it is unsure of
@@ -47,6 +48,11 @@ def _css(el) -> str:
         return f"{tag}#{el.get('id')}"
     classes = [c for c in (el.get("class") or "").split() if re.fullmatch(r"[A-Za-z_][\w-]*", c)]
     return f"{tag}.{classes[0]}" if classes else tag
+
+
+def _shape_pattern(shape: str) -> str:
+    """A regular expression for the links of one URL shape (`#`: digits)."""
+    return r"\d+".join(re.escape(part) for part in shape.split("#"))
 
 
 def _shape(url: str) -> str:
@@ -106,14 +112,23 @@ def suggest(doc, base: str, html_text: str) -> Suggestion:
     s.link = f"{rel}@href"
     s.date = _date_selector(members)
     dates = CSSSelector(s.date) if s.date else None
+    usual = shapes.most_common(1)[0][0]
+    odd = []                                      # (title, url) of items that look like no article of the site
     for a, url, item in members:
         title = (a.get("title") if title_attr else " ".join(a.text_content().split())) or None
         date = None
         if dates is not None:
             found = dates(item)
             date = " ".join(found[0].text_content().split()) if found else None
+        if dates is not None and date is None and _shape(url) != usual:
+            odd.append((title, url))              # no date, a link of another shape: sponsored, an ad
+            continue
         s.found.append((title, date))
         s.urls.append(url)
+    if odd:
+        s.link_pattern = _shape_pattern(usual)
+        s.notes.append(f"{len(odd)} item(s) without a date link to pages of another shape (an ad?, "
+                       f"{odd[0][1]}): the link's pattern leaves them out")
     if s.date is None:
         s.notes.append("no date beside the items: articles take their page's date, if [sources.article] reads one")
     pager = _SCRIPT_PAGER.search(html_text)
@@ -383,6 +398,8 @@ class Block:
             value = getattr(s, key)
             if value:
                 block[key] = value
+        if s.link_pattern:
+            block["link"] = {"select": s.link, "pattern": s.link_pattern}
         if s.next_page or s.page_url or s.page_param:
             block["max_pages"] = 5
         if self.auto:

@@ -325,8 +325,12 @@ class WebSource:
 
         def text(el, f):
             return None if f is None else self._narrowed(select.value(el, f.select), f, page.url)
-        found = [Listed(text(el, w.title), link_of(el, w.link.select), text(el, w.date), text(el, w.source),
+        def link(el):                               # a link's pattern leaves out what is no article (an ad)
+            return narrow(link_of(el, w.link.select), w.link)[0]
+        found = [Listed(text(el, w.title), link(el), text(el, w.date), text(el, w.source),
                         text(el, w.summary)) for el in select.matches(doc, w.item)]
+        if w.link.pattern and found and not any(item.href for item in found):
+            self.missed.setdefault(w.link.select, page.url)     # on no item at all: the pattern is wrong
         self._doc = doc
         return found, base
 
