@@ -25,6 +25,7 @@ class Resource:
     status: int = 200
     hold: threading.Event | None = None      # answer only once this is set (a test's "mid-gather")
     location: str | None = None              # a Location header (with status 30x: a redirect)
+    meet: threading.Barrier | None = None    # answer once as many requests (any server's) wait here
 
 
 @dataclass
@@ -34,12 +35,17 @@ class Site:
     log: list[tuple[str, str, int]] = field(default_factory=list)   # (method, path, status) as answered
     arrivals: list[str] = field(default_factory=list)              # paths as asked (before any delay)
     last_modified: datetime = datetime(2020, 6, 30, 0, 0, tzinfo=timezone.utc)
+    in_flight: int = 0                                             # requests being answered now
+    most_in_flight: int = 0                                        # ... and the most at once
+    met: list[bool] = field(default_factory=list)                  # each `meet` barrier: passed (True) or broken
 
     def requests(self, path: str) -> int:
         return self.arrivals.count(path)
 
 
 def serve(site: Site):
+    lock = threading.Lock()
+
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *a):
             pass
@@ -49,6 +55,23 @@ def serve(site: Site):
 
         def do_GET(self):
             site.arrivals.append(self.path)
+            with lock:
+                site.in_flight += 1
+                site.most_in_flight = max(site.most_in_flight, site.in_flight)
+            self.counted = True
+            try:
+                self._get()
+            finally:
+                self._answered()
+
+        def _answered(self):
+            """No longer in flight: from here the client can have the answer."""
+            if getattr(self, "counted", False):
+                self.counted = False
+                with lock:
+                    site.in_flight -= 1
+
+        def _get(self):
             res = site.pages.get(self.path)
             if res is None:
                 return self._send(404, b"not found", "text/plain")
@@ -57,6 +80,12 @@ def serve(site: Site):
                 return self._send(503, b"busy", "text/plain")
             if res.hold is not None:
                 res.hold.wait(30)
+            if res.meet is not None:
+                try:
+                    res.meet.wait()
+                    site.met.append(True)
+                except threading.BrokenBarrierError:
+                    site.met.append(False)
             if res.delay:
                 time.sleep(res.delay)
             etag = '"' + hashlib.sha1(res.body).hexdigest()[:16] + '"'
@@ -76,6 +105,7 @@ def serve(site: Site):
                 self.send_header("ETag", etag)
                 self.send_header("Last-Modified", lm)
             self.send_header("Content-Length", str(len(body)))
+            self._answered()
             self.end_headers()
             try:
                 self.wfile.write(body)

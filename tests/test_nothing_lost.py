@@ -201,7 +201,8 @@ def test_a_store_held_by_another_process_mid_gather_is_waited_for(server, tmp_pa
         summary = done["summary"]
         assert summary.articles["new"] == 2 * PER_SOURCE and not summary.problems
         assert feed_titles(tmp_path) == Counter(titles)
-        assert any("the store is busy" in r.getMessage() and "web1" in r.getMessage() for r in caplog.records)
+        assert any("the store is busy" in r.getMessage() and "article file(s) or page(s) of web" in r.getMessage()
+                   for r in caplog.records)
         again = build(settings, store=store)
         assert again.articles["new"] == 0 and again.written == 0
     finally:

@@ -7,6 +7,7 @@ names the file and the key, and unknown keys are refused rather than ignored
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -136,6 +137,8 @@ class Web:
     max_page_size: int = 10 * 1024 * 1024   # bytes of a page, counted after decompression
     allow_hosts: tuple[str, ...] = ()        # hosts fetched besides the start URLs' own
     browser_memory: int = 1024 ** 3          # render = "browser": Chromium's memory (PSS) past which it is killed
+    per_host: int = 1                        # [web]: requests at once to one host, from all sources together
+    max_connections: int = 32                # [web]: requests in flight at once, all hosts together
 
 
 @dataclass(frozen=True)
@@ -295,7 +298,8 @@ def load(path: str | Path | None = None) -> Settings:
 
 def parse(data: dict, path: Path) -> Settings:
     r = _Reader(path)
-    r.known(data, "(top level)", {"site", "output", "store", "sources", "categories", "websub", "serve", "feeds"})
+    r.known(data, "(top level)", {"site", "output", "store", "sources", "categories", "websub", "serve", "feeds",
+                                  "web"})
 
     s = r.table(data, "site", {"title", "link", "feeds_url", "language", "timezone", "description", "author",
                                "copyright", "icon", "logo", "email"}, required=True)
@@ -358,6 +362,10 @@ def parse(data: dict, path: Path) -> Settings:
                                           f"the feeds would read the machine's host names, paths and errors")
     store = Store(url=store_url, status_file=status, busy_timeout=r.duration(st, "store", "busy_timeout", 60.0))
 
+    wb = r.table(data, "web", {"per_host", "max_connections"})
+    hosts = dict(per_host=r.int(wb, "web", "per_host", Web.per_host, 1, 16),
+                 max_connections=r.int(wb, "web", "max_connections", Web.max_connections, 1, 1024))
+
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list) or not all(isinstance(x, dict) for x in raw_sources):
         raise r.fail("sources", "must be an array of tables ([[sources]])")
@@ -381,7 +389,7 @@ def parse(data: dict, path: Path) -> Settings:
             sources.append(Source(**base, **_folder(r, src, where)))
         elif kind == "web":
             r.known(src, where, common | WEB_KEYS)
-            sources.append(Source(**base, path=None, web=_web(r, src, where)))
+            sources.append(Source(**base, path=None, web=dataclasses.replace(_web(r, src, where), **hosts)))
         else:
             r.known(src, where, common | {"url", "query", "fields", "timeout", "since"})
             sources.append(Source(**base, path=None, sql=_sql(r, src, where)))

@@ -29,6 +29,40 @@ _FETCHED = [0]                     # requests this process has made (progress on
 _FETCHED_LOCK = threading.Lock()
 
 
+class HostGate:
+    """One host's turn, shared by every web source of this process: at
+    most `per_host` requests to it at once, and each source's `delay`
+    since the last request to it, whoever made that one. Sources on other
+    hosts never wait for it."""
+
+    def __init__(self, per_host: int):
+        self.per_host = per_host
+        self.slots = threading.BoundedSemaphore(per_host)
+        self.turn = threading.Lock()
+        self.last = 0.0
+
+
+_GATES: dict[str, HostGate] = {}
+_GATES_LOCK = threading.Lock()
+_IN_FLIGHT: list = [None, 0]         # [the process-wide semaphore, its size]
+
+
+def host_gate(netloc: str, per_host: int) -> HostGate:
+    with _GATES_LOCK:
+        gate = _GATES.get(netloc)
+        if gate is None or gate.per_host != per_host:     # a configuration with another per_host
+            gate = _GATES[netloc] = HostGate(per_host)
+        return gate
+
+
+def in_flight(limit: int) -> threading.BoundedSemaphore:
+    """The process-wide limit of requests in flight (`[web] max_connections`)."""
+    with _GATES_LOCK:
+        if _IN_FLIGHT[1] != limit:
+            _IN_FLIGHT[:] = [threading.BoundedSemaphore(limit), limit]
+        return _IN_FLIGHT[0]
+
+
 def fetched() -> int:
     """Requests made so far by every web source of this process."""
     return _FETCHED[0]
@@ -214,7 +248,7 @@ class Http:
     def __init__(self, *, contact: str, user_agent: str | None = None, timeout: float = 20.0, retries: int = 2,
                  delay: float = 1.0, concurrency: int = 2, robots: bool = True, backoff: float = 0.5,
                  deadline: float = 60.0, max_bytes: int = 10 * 1024 * 1024, hosts=None,
-                 private: bool | None = None):
+                 private: bool | None = None, per_host: int = 1, max_connections: int = 32):
         self.client = httpx.Client(
             headers={"User-Agent": user_agent or f"feedpub/{__version__} (+{contact})",
                      "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
@@ -222,13 +256,13 @@ class Http:
             timeout=httpx.Timeout(timeout), follow_redirects=False, transport=_Transport())
         self.timeout, self.deadline, self.max_bytes = timeout, deadline, max_bytes
         self.retries, self.delay, self.backoff, self.robots = retries, delay, backoff, robots
-        self.concurrency = concurrency
+        self.concurrency = concurrency      # the source's article pages fetched at once (each within its host's gate)
+        self.per_host, self.max_connections = per_host, max_connections
         # Where this client may go: None, anywhere; else these hosts (host[:port]),
         # and private or loopback addresses only when `private` (a start URL is one).
         self.hosts = None if hosts is None else {_netloc(h) for h in hosts}
         self.private = private
         self._resolved: dict[str, bool] = {}
-        self._hosts: dict[str, tuple[threading.Semaphore, threading.Lock, list[float]]] = {}
         self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
         self._guard = threading.Lock()
         self.requests = 0
@@ -238,7 +272,8 @@ class Http:
         """A client with a web source's politeness settings."""
         starts = [p.url for p in web.start]
         options = dict(user_agent=web.user_agent, timeout=web.timeout, retries=web.retries, delay=web.delay,
-                       concurrency=web.concurrency, robots=web.robots, deadline=web.deadline,
+                       concurrency=web.concurrency, per_host=web.per_host, max_connections=web.max_connections,
+                       robots=web.robots, deadline=web.deadline,
                        max_bytes=web.max_page_size, hosts=[urlsplit(u).netloc for u in starts] + list(web.allow_hosts),
                        private=any(_is_private(urlsplit(u).hostname or "") for u in starts))
         return cls(contact=contact, **{**options, **overrides})
@@ -253,20 +288,15 @@ class Http:
         self.close()
 
     # -- politeness ------------------------------------------------------------
-    def _host(self, url: str):
-        host = urlsplit(url).netloc
-        with self._guard:
-            if host not in self._hosts:
-                self._hosts[host] = (threading.Semaphore(self.concurrency), threading.Lock(), [0.0])
-            return self._hosts[host]
+    def _gate(self, url: str) -> HostGate:
+        return host_gate(_netloc(urlsplit(url).netloc), self.per_host)
 
-    def _wait_turn(self, url: str) -> None:
-        _, lock, last = self._host(url)
-        with lock:
-            wait = last[0] + self.delay - time.monotonic()
+    def _wait_turn(self, gate: HostGate) -> None:
+        with gate.turn:
+            wait = gate.last + self.delay - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-            last[0] = time.monotonic()
+            gate.last = time.monotonic()
 
     def allowed(self, url: str) -> bool:
         if not self.robots:
@@ -321,12 +351,12 @@ class Http:
         timeouts, read within the size limit and one deadline, counted from
         the first byte sent (not the wait for this host's turn) to the last
         byte read, headers, redirects and retries included."""
-        sem, _, _ = self._host(url)
+        gate = self._gate(url)
         attempt = 0
         ends = None
         while True:
-            with sem:
-                self._wait_turn(url)
+            with gate.slots, in_flight(self.max_connections):
+                self._wait_turn(gate)
                 ends = ends or time.monotonic() + self.deadline
                 self.requests += 1
                 with _FETCHED_LOCK:

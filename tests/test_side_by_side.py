@@ -1,0 +1,121 @@
+"""`feedpub build` over many sites (issue 26): sources on different hosts are
+fetched side by side, one host never gets two requests at once (unless
+[web] per_host says so), and the files are the same as one source after
+another would make. Real HTTP on 127.0.0.1: each server is a host."""
+
+from __future__ import annotations
+
+import textwrap
+import threading
+from datetime import datetime, timezone
+
+import pytest
+
+import sitesrv
+from feedpub import config
+from feedpub.build import build
+
+HTML = "text/html; charset=utf-8"
+NOW = datetime(2020, 7, 2, tzinfo=timezone.utc)
+
+
+def portal(n: int, articles: int = 4, site: sitesrv.Site | None = None, folder: str = "news") -> sitesrv.Site:
+    """A site (or one more listing of `site`) of `articles` article pages."""
+    site = site or sitesrv.Site()
+    items = ""
+    for k in range(articles):
+        title = f"第{n}站第{k}篇：港口吞吐量穩步回升"
+        site.pages[f"/{folder}/{k}.html"] = sitesrv.Resource(
+            (f'<html><head><meta charset="utf-8"></head><body><h1>{title}</h1><div class="info">'
+             f'2020-06-{10 + k:02d} {8 + n:02d}:{k:02d}:{n:02d}</div><div class="content"><p>{title}。</p></div>'
+             f'</body></html>').encode(), HTML, delay=0.02)
+        items += f'<li><a href="/{folder}/{k}.html">{title}</a></li>'
+    site.pages[f"/{folder}/"] = sitesrv.Resource(
+        f'<html><head><meta charset="utf-8"></head><body><ul class="list">{items}</ul></body></html>'.encode(), HTML)
+    return site
+
+
+def configure(root, bases: list[str], more: str = "", folders: list[str] | None = None):
+    root.mkdir(parents=True, exist_ok=True)
+    sources = "".join(textwrap.dedent(f"""
+        [[sources]]
+        name = "site{n}"
+        type = "web"
+        delay = "0s"
+        robots = false
+        concurrency = 2
+        start = [{{ url = "{base}/{(folders or ["news"] * len(bases))[n]}/", category = "港航/第{n}站" }}]
+        item = "ul.list li"
+        title = "a"
+        link = "a@href"
+        [sources.article]
+        title = "h1"
+        date = ".info"
+        body = "div.content"
+    """) for n, base in enumerate(bases))
+    cfg = root / "feedpub.toml"
+    cfg.write_text(textwrap.dedent(f"""
+        [site]
+        title = "聚合"
+        link = "{bases[0]}/"
+        feeds_url = "https://feeds.example.com/"
+        timezone = "Asia/Shanghai"
+        [output]
+        dir = "feeds"
+        [store]
+        url = "sqlite:///state.db"
+    """) + more + sources, encoding="utf-8")
+    return config.load(cfg)
+
+
+@pytest.fixture
+def hosts():
+    sites, servers = [], []
+
+    def start(*made: sitesrv.Site) -> list[str]:
+        for site in made:
+            sites.append(site)
+            servers.append(sitesrv.serve(site))
+        return [f"http://127.0.0.1:{s.server_address[1]}" for s in servers[-len(made):]]
+    yield start
+    for httpd in servers:
+        httpd.shutdown()
+
+
+def test_two_hosts_are_fetched_side_by_side(hosts, tmp_path):
+    """Each host's third article answers only once the other host's is
+    being asked for too: a build fetching one source after the other
+    would break the meeting (after 10 s) instead."""
+    a, b = portal(0), portal(1)
+    meeting = threading.Barrier(2, timeout=10)
+    a.pages["/news/2.html"].meet = b.pages["/news/2.html"].meet = meeting
+    summary = build(configure(tmp_path, hosts(a, b)), now=NOW)
+    assert a.met == b.met == [True]
+    assert summary.articles["new"] == 8 and not summary.problems
+
+
+@pytest.mark.parametrize("per_host,most", [(None, 1), (2, 2)])
+def test_one_host_gets_one_request_at_a_time_unless_per_host_says_more(hosts, tmp_path, per_host, most):
+    """Two sources on one host, each fetching two article pages at once:
+    the host still sees one request at a time ([web] per_host = 1 by
+    default); with per_host = 2, two."""
+    site = portal(1, articles=8, site=portal(0, articles=8), folder="more")
+    (base,) = hosts(site)
+    more = f"[web]\nper_host = {per_host}\n" if per_host else ""
+    settings = configure(tmp_path, [base, base], more, folders=["news", "more"])
+    summary = build(settings, now=NOW)
+    assert summary.articles["new"] == 16 and not summary.problems
+    assert site.most_in_flight == most
+
+
+def test_side_by_side_and_one_by_one_publish_the_same_bytes(hosts, tmp_path):
+    bases = hosts(*(portal(n) for n in range(4)))
+    build(configure(tmp_path / "together", bases), now=NOW)
+    one_by_one = configure(tmp_path / "apart", bases)
+    for source in one_by_one.sources:
+        build(one_by_one, sources=[source], now=NOW)
+
+    def files(root):
+        return {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    together, apart = files(tmp_path / "together" / "feeds"), files(tmp_path / "apart" / "feeds")
+    assert together and together == apart
