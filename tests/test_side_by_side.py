@@ -119,3 +119,22 @@ def test_side_by_side_and_one_by_one_publish_the_same_bytes(hosts, tmp_path):
         return {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
     together, apart = files(tmp_path / "together" / "feeds"), files(tmp_path / "apart" / "feeds")
     assert together and together == apart
+
+
+def test_a_quiet_build_asks_each_listing_once_and_nothing_else(hosts, tmp_path):
+    """Nothing new on three sites: one conditional request per listing (a
+    304), no robots.txt asked again within its day, no article page."""
+    sites = [portal(n) for n in range(3)]
+    for site in sites:
+        site.pages["/robots.txt"] = sitesrv.Resource(b"User-agent: *\nDisallow: /private/\n", "text/plain")
+    bases = hosts(*sites)
+    path = configure(tmp_path, bases).path
+    path.write_text(path.read_text(encoding="utf-8").replace("robots = false\n", ""), encoding="utf-8")
+    settings = config.load(path)
+    build(settings, now=NOW)
+    assert all(site.requests("/robots.txt") == 1 for site in sites)
+    for site in sites:
+        site.log.clear()
+    again = build(settings, now=NOW)
+    assert again.articles["new"] == 0 and not again.problems
+    assert all(site.log == [("GET", "/news/", 304)] for site in sites), [site.log for site in sites]

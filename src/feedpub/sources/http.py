@@ -68,6 +68,21 @@ def fetched() -> int:
     return _FETCHED[0]
 
 
+ROBOTS_TTL = 24 * 3600          # seconds a robots.txt is used before it is asked for again (RFC 9309: a day)
+
+
+def robots_fresh(now: float, fetched_at: float, ttl: float = ROBOTS_TTL) -> bool:
+    return 0 <= now - fetched_at < ttl
+
+
+def _robots_parser(text: str | None):
+    if text is None:
+        return None
+    parser = urllib.robotparser.RobotFileParser()
+    parser.parse(text.splitlines())
+    return parser
+
+
 class FetchError(Exception):
     """A page could not be had; the message says why (status, timeout ...)."""
 
@@ -266,6 +281,7 @@ class Http:
         self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
         self._guard = threading.Lock()
         self.requests = 0
+        self.robots_fetched: dict[str, tuple[str | None, float]] = {}   # robots URL -> (text, fetched at)
 
     @classmethod
     def for_source(cls, web, contact: str, **overrides) -> Http:
@@ -298,6 +314,15 @@ class Http:
                 time.sleep(wait)
             gate.last = time.monotonic()
 
+    def remember_robots(self, known: dict[str, tuple[str | None, float]], now: float | None = None) -> None:
+        """robots.txt files read by earlier gathers ({robots URL: (text, or
+        None for none; when fetched, epoch seconds)}): used while younger
+        than ROBOTS_TTL, so a quiet gather asks only for its listings."""
+        now = time.time() if now is None else now
+        for url, (text, fetched_at) in known.items():
+            if robots_fresh(now, fetched_at):
+                self._robots[url.removesuffix("/robots.txt")] = _robots_parser(text)
+
     def allowed(self, url: str) -> bool:
         if not self.robots:
             return True
@@ -306,17 +331,16 @@ class Http:
         with self._guard:
             known = origin in self._robots
         if not known:
-            parser: urllib.robotparser.RobotFileParser | None = urllib.robotparser.RobotFileParser()
+            text = None
             try:
                 resp = self._request("GET", origin + "/robots.txt", {})
-                if resp.status_code >= 400:
-                    parser = None                      # no robots.txt: everything allowed
-                else:
-                    parser.parse(resp.content.decode(resp.charset or "utf-8", "replace").splitlines())
+                if resp.status_code < 400:              # none (4xx): everything allowed
+                    text = resp.content.decode(resp.charset or "utf-8", "replace")
             except FetchError:
-                parser = None
+                pass
             with self._guard:
-                self._robots[origin] = parser
+                self._robots[origin] = _robots_parser(text)
+                self.robots_fetched[origin + "/robots.txt"] = (text, time.time())
         parser = self._robots[origin]
         ua = self.client.headers["User-Agent"]
         return parser is None or parser.can_fetch(ua, url)

@@ -46,7 +46,11 @@ MEMO_KEYS = ("etag", "last_modified")
 
 def url_memo(values: dict) -> str:
     """What the store keeps of a URL between gathers: its validators (a
-    listing page) or the date its listing gave (an article)."""
+    listing page), the date its listing gave (an article), or its text and
+    when it was fetched (a robots.txt)."""
+    if "robots" in values:
+        return json.dumps({"robots": values["robots"], "fetched": values["fetched"]}, ensure_ascii=False,
+                          sort_keys=True)
     kept = {k: values[k] for k in MEMO_KEYS if values.get(k) is not None}
     return json.dumps({**kept, "listing_date": values.get("listing_date")}, ensure_ascii=False, sort_keys=True)
 
@@ -189,8 +193,11 @@ class WebGatherer:
         web, name = self.settings.web, self.settings.name
         memory = {url: json.loads(text) for url, text in recall(None).items()}
         with Http.for_source(web, self.site_link) as http, browser_for(web, http) as browser:
+            http.remember_robots({url: (v["robots"], v["fetched"]) for url, v in memory.items() if "robots" in v})
             result = WebSource(self.settings, http, browser).gather(memory, should_stop=should_stop)
             fetched = http.requests
+            for url, (text, fetched_at) in http.robots_fetched.items():
+                result.remember[url] = {"robots": text, "fetched": round(fetched_at)}
         if not result.articles and result.listings and not any("listing_date" in v for v in memory.values()):
             result.problems.append(Problem(name, web.start[0].url, "this source has published nothing yet: its "
                                            "item or link selector finds no article page", "warning"))
