@@ -138,3 +138,10 @@ def test_a_quiet_build_asks_each_listing_once_and_nothing_else(hosts, tmp_path):
     again = build(settings, now=NOW)
     assert again.articles["new"] == 0 and not again.problems
     assert all(site.log == [("GET", "/news/", 304)] for site in sites), [site.log for site in sites]
+
+
+def test_a_robots_txt_is_used_for_a_day():
+    from feedpub.sources.http import robots_fresh
+    assert robots_fresh(1000.0, 1000) and robots_fresh(1000.0, 1001)          # fetched "in" this second
+    assert robots_fresh(1000.0 + 86399, 1000) and not robots_fresh(1000.0 + 86400, 1000)
+    assert not robots_fresh(1000.0, 1000 + 3600)                              # from a clock far ahead: ask again

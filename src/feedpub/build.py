@@ -119,6 +119,8 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
         summary.progress = progress or Unwatched()
         chosen = list(settings.sources if sources is None else sources)
         ahead = _fetch_ahead(settings, store, chosen, full=full, should_stop=should_stop)
+        runs: list[tuple[str, dict]] = []           # with `record`: each source's run, kept in one transaction
+        troubled = store.sources_with_problems()    # whose last gather left problems to replace
         for source in chosen:
             started = time.monotonic()
             problems_before = len(summary.problems)
@@ -126,11 +128,12 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
                 gather(settings, store, source, now=now, full=full, summary=summary, settle=settle,
                        should_stop=should_stop, only=(only or {}).get(source.name),
                        hold=(hold or {}).get(source.name), listing=(listed or {}).pop(source.name, None),
-                       fetched=ahead.pop(source.name, None))
+                       fetched=ahead.pop(source.name, None), troubled=source.name in troubled)
                 if record:
                     tally = summary.by_source[source.name]
-                    _record(store, source.name, ended=now, duration=time.monotonic() - started,
-                            new=tally["new"], updated=tally["updated"], problems=len(summary.problems) - problems_before)
+                    runs.append((source.name, dict(ended=now, duration=time.monotonic() - started, new=tally["new"],
+                                                   updated=tally["updated"],
+                                                   problems=len(summary.problems) - problems_before)))
                 continue
             except Exception as exc:        # one source failing costs that source only
                 where = str(source.path) if source.path else (
@@ -143,7 +146,8 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
                 summary.failed_sources.append(source.name)
                 _report(p, where)
                 if record:
-                    _record(store, source.name, ended=now, duration=time.monotonic() - started, error=reason)
+                    runs.append((source.name, dict(ended=now, duration=time.monotonic() - started, error=reason)))
+        _record(store, runs)
         if _refile_topics(settings, store):
             summary.changed_categories = None                 # the filtered feeds changed: render them all
         render_started = time.monotonic()
@@ -170,12 +174,13 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
             store.close()
 
 
-def _record(store: Store, source: str, **run) -> None:
-    """Keep a source's run for `status`; a store that stays busy loses only this note (logged)."""
+def _record(store: Store, runs: list[tuple[str, dict]]) -> None:
+    """Keep the sources' runs for `status`, in one transaction; a store that
+    stays busy loses only these notes (logged)."""
     try:
-        store.record_run(source, **run)
+        store.record_runs(runs)
     except StoreError as exc:
-        log.error("%s: could not record the run: %s", source, exc)
+        log.error("could not record the run of %s: %s", ", ".join(name for name, _ in runs), exc)
 
 
 AHEAD = 32          # sources fetched side by side at most (each host still gets one request at a time)
@@ -236,10 +241,11 @@ def _refile_topics(settings: Settings, store: Store) -> bool:
 
 def gather(settings: Settings, store: Store, source_settings, *, now: datetime, full: bool,
            summary: Summary, settle: float = 0.0, should_stop=None, only=None, hold=None,
-           listing=None, fetched=None) -> None:
+           listing=None, fetched=None, troubled: bool = True) -> None:
     """Read what is new or changed in one source into the store: the same
     path for every source type (sources.SourceType). `fetched`: the future
-    of its gather, started earlier beside other sources' (_fetch_ahead)."""
+    of its gather, started earlier beside other sources' (_fetch_ahead);
+    `troubled`: its last gather left problems of its own (to replace)."""
     summary.sources += 1
     name = source_settings.name
     if fetched is not None:
@@ -253,7 +259,7 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
     summary.files_skipped += found.skipped
     summary.deferred.extend(found.deferred)
     summary.progress.advance("read", 0, total=len(found.units))
-    stale = store.problem_locations(name)
+    stale = store.problem_locations(name) if found.units else set()
     reads = _read_units(settings, now, source, found.units)
     stopped = unstored = False
     try:
@@ -278,7 +284,7 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
     def keep(tx):
         tx.replace_source_problems(name, [p for p, _ in found.problems], now)
         tx.remember(name, remember)
-    if found.problems or remember or store.has_source_problems(name):
+    if found.problems or remember or troubled:
         store.write(keep, what=f"{name}'s memory")
     for p, where in found.problems:
         _report(p, where)

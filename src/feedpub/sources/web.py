@@ -191,13 +191,14 @@ class WebGatherer:
     def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0,
                listing=None) -> Gathered:
         web, name = self.settings.web, self.settings.name
-        memory = {url: json.loads(text) for url, text in recall(None).items()}
+        recalled = recall(None)
+        memory = {url: json.loads(text) for url, text in recalled.items()}
         with Http.for_source(web, self.site_link) as http, browser_for(web, http) as browser:
             http.remember_robots({url: (v["robots"], v["fetched"]) for url, v in memory.items() if "robots" in v})
             result = WebSource(self.settings, http, browser).gather(memory, should_stop=should_stop)
             fetched = http.requests
             for url, (text, fetched_at) in http.robots_fetched.items():
-                result.remember[url] = {"robots": text, "fetched": round(fetched_at)}
+                result.remember[url] = {"robots": text, "fetched": int(fetched_at)}
         if not result.articles and result.listings and not any("listing_date" in v for v in memory.values()):
             result.problems.append(Problem(name, web.start[0].url, "this source has published nothing yet: its "
                                            "item or link selector finds no article page", "warning"))
@@ -206,9 +207,11 @@ class WebGatherer:
                 f"{p.location}: {p.reason}" for p in result.problems[:3]))
         # What is remembered of an article (the date its listing gave) is its
         # unit's memo, kept with it when it is stored and only then.
+        # Memory that has not changed (a listing answered 304 again) is not written again.
+        remember = {url: memo for url, values in result.remember.items()
+                    if (memo := url_memo(values)) != recalled.get(url)}
         return Gathered([Unit(raw.location, raws=[raw], task=result.listed.get(raw.location)) for raw in result.articles],
-                        [(p, p.location) for p in result.problems],
-                        remember={url: url_memo(values) for url, values in result.remember.items()}, fetched=fetched)
+                        [(p, p.location) for p in result.problems], remember=remember, fetched=fetched)
 
     def read(self, task) -> list[RawArticle]:
         raise TypeError("a web source's units are fetched by gather")

@@ -14,25 +14,17 @@ from .schema import origins, problems, processes, source_memory, source_status
 class SourceState:
     """Store methods (on `self.engine`): how sources fared, what they remember."""
 
-    def record_run(self, source: str, *, ended: datetime, duration: float, new: int = 0, updated: int = 0,
-                   problems: int = 0, error: str | None = None, next_run: datetime | None = None) -> int:
+    def record_run(self, source: str, **run) -> int:
         """Remember how a gather went; returns the failures in a row (0 on success)."""
-        c = source_status.c
         with self.begin() as conn:
-            row = conn.execute(sa.select(source_status).where(c.source == source)).first()
-            values = dict(last_run=ended, last_duration=duration, next_run=next_run,
-                          runs=(row.runs if row else 0) + 1)
-            if error is None:
-                values.update(last_success=ended, failures=0, last_new=new, last_updated=updated,
-                              last_problems=problems)
-            else:
-                values.update(last_error=error, last_error_at=ended, failures=(row.failures if row else 0) + 1)
-            if row is None:
-                conn.execute(source_status.insert().values(source=source, **{
-                    "failures": 0, "last_new": 0, "last_updated": 0, "last_problems": 0, **values}))
-            else:
-                conn.execute(source_status.update().where(c.source == source).values(**values))
-            return values.get("failures", 0)
+            return _record_run(conn, source, **run)
+
+    def record_runs(self, runs: list[tuple[str, dict]]) -> None:
+        """`record_run` for each (source, run), in one transaction (a build's)."""
+        if runs:
+            with self.begin() as conn:
+                for source, run in runs:
+                    _record_run(conn, source, **run)
 
     def set_next_run(self, source: str, when: datetime | None) -> None:
         with self.begin() as conn:
@@ -66,12 +58,11 @@ class SourceState:
             row["open_warnings"] = open_warnings.get(name, 0)
         return {"sources": [rows[k] for k in sorted(rows)], "processes": procs}
 
-    def has_source_problems(self, source: str) -> bool:
-        """Did the source's last gather leave problems of its own (replaced by the next)?"""
+    def sources_with_problems(self) -> set[str]:
+        """The sources whose last gather left problems of its own (replaced by the next)."""
         c = problems.c
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(c.pk).where(c.source == source, c.whole_source.is_(True)).limit(1)
-                                ).first() is not None
+            return set(conn.execute(sa.select(c.source).where(c.whole_source.is_(True)).distinct()).scalars())
 
     def problem_locations(self, source: str) -> set[str]:
         """Locations of a source with recorded problems, and the files they
@@ -158,3 +149,23 @@ class SourceWrites:
 def like_prefix(location: str) -> str:
     escaped = location.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "#%"
+
+
+def _record_run(conn, source: str, *, ended: datetime, duration: float, new: int = 0, updated: int = 0,
+                problems: int = 0, error: str | None = None, next_run: datetime | None = None) -> int:
+    """One run's record in a transaction: the failures in a row after it."""
+    c = source_status.c
+    row = conn.execute(sa.select(source_status).where(c.source == source)).first()
+    values = dict(last_run=ended, last_duration=duration, next_run=next_run,
+                  runs=(row.runs if row else 0) + 1)
+    if error is None:
+        values.update(last_success=ended, failures=0, last_new=new, last_updated=updated,
+                      last_problems=problems)
+    else:
+        values.update(last_error=error, last_error_at=ended, failures=(row.failures if row else 0) + 1)
+    if row is None:
+        conn.execute(source_status.insert().values(source=source, **{
+            "failures": 0, "last_new": 0, "last_updated": 0, "last_problems": 0, **values}))
+    else:
+        conn.execute(source_status.update().where(c.source == source).values(**values))
+    return values.get("failures", 0)
