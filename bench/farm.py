@@ -113,13 +113,15 @@ class Farm:
             writer.close()
 
 
-def configure(root: Path, farm: Farm) -> Path:
+def configure(root: Path, farm: Farm, every: str | None = None) -> Path:
+    schedule = f'every = "{every}"\njitter = "0s"\n' if every else ""
     sources = "".join(f"""
 [[sources]]
 name = "portal{n}"
 type = "web"
 delay = "0s"
 robots = false
+{schedule}
 start = [{", ".join(f'{{ url = "http://127.0.0.1:{port}/c{c}/", category = "第{n}站/第{c}欄" }}'
                     for c in range(farm.categories))}]
 item = "ul.list li"
@@ -164,6 +166,36 @@ def timed_build(cfg: Path, farm: Farm, limit: float) -> dict:
             "in_flight": farm.most_in_flight, "per_host": farm.most_per_port}
 
 
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds a process (and its waited-for children) has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _peak_kb(pid: int) -> int:
+    return int(next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                    if line.startswith("VmHWM")).split()[1])
+
+
+def timed_run(root: Path, farm: Farm, seconds: float, every: str) -> dict:
+    """`feedpub run` for `seconds` after its first gathers: requests, CPU per
+    request, peak memory."""
+    cfg = configure(root, farm, every)
+    proc = subprocess.Popen([PYTHON, "-m", "feedpub", "run", "--config", str(cfg)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(seconds)
+        farm.reset()
+        cpu0 = _proc_cpu(proc.pid)
+        time.sleep(seconds)
+        cpu = _proc_cpu(proc.pid) - cpu0
+        return {"requests": farm.requests, "cpu": cpu, "peak_mb": _peak_kb(proc.pid) / 1024,
+                "in_flight": farm.most_in_flight}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--portals", type=int, default=50)
@@ -171,6 +203,8 @@ def main() -> None:
     ap.add_argument("--categories", type=int, default=2)
     ap.add_argument("--articles", type=int, default=20)
     ap.add_argument("--limit", type=float, default=600, help="seconds a build may take before it is cut")
+    ap.add_argument("--run", type=float, default=0, help="also: `feedpub run` (every 20 s), measured for this "
+                                                         "many seconds after as many seconds of start-up")
     args = ap.parse_args()
     farm = Farm(args.portals, args.categories, args.articles, args.delay)
     per_host = args.categories * (1 + args.articles)
@@ -187,6 +221,12 @@ def main() -> None:
                   f"  CPU {row['cpu']:6.1f} s ({row['cpu'] / max(1, row['requests']) * 1000:5.1f} ms a request)"
                   f"  {row['requests']} requests, {row['not_modified']} 304  in flight at most {row['in_flight']}"
                   f" (one host: {row['per_host']})")
+    if args.run:
+        with tempfile.TemporaryDirectory() as tmp:
+            row = timed_run(Path(tmp), farm, args.run, "20s")
+        print(f"  feedpub run (every 20s), {args.run:.0f} s  {row['requests']} requests, CPU {row['cpu']:.1f} s "
+              f"({row['cpu'] / max(1, row['requests']) * 1000:.1f} ms a request), peak memory "
+              f"{row['peak_mb']:.0f} MB, in flight at most {row['in_flight']}")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
 
 

@@ -94,7 +94,7 @@ def _render_turn(lock, should_stop) -> Iterator[bool]:
 def build(settings: Settings, *, now: datetime | None = None, full: bool = False, store: Store | None = None,
           sources=None, settle: float = 0.0, should_stop=None, only: dict | None = None,
           render_lock=None, hold: dict | None = None, record: bool = False, progress=None,
-          listed: dict | None = None) -> Summary:
+          listed: dict | None = None, quiet_render_done: bool = False) -> Summary:
     """Gather the sources (all, or those given), then regenerate what changed.
 
     `settle` > 0 defers files still being written (their size or mtime moved
@@ -109,7 +109,10 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
     not to read yet (a writer still has them open: deferred), `listed` to
     its files as a walk just made found them (location, size, mtime_ns):
     not walked again, and let go of once gathered. A source that cannot be
-    read at all is reported and skipped.
+    read at all is reported and skipped. `quiet_render_done`: this process
+    has regenerated since it read its configuration (`feedpub run` after
+    its first tick), so a gather that changed nothing skips regeneration
+    when nothing is left unpublished.
     """
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     own_store = store is None
@@ -150,6 +153,9 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
         _record(store, runs)
         if _refile_topics(settings, store):
             summary.changed_categories = None                 # the filtered feeds changed: render them all
+        if quiet_render_done and summary.changed_categories == set() and not summary.changed_articles \
+                and not full and not store.pending():
+            return summary                   # nothing changed, nothing left unpublished: no feed to render
         render_started = time.monotonic()
         # One renderer at a time (in this process, and across publishers), newest state wins.
         with _render_turn(render_lock, should_stop) as turn:

@@ -43,6 +43,7 @@ log = logging.getLogger("feedpub.run")
 MAX_BACKOFF = 3600.0
 STOP_GRACE = 5.0        # seconds a stop waits for gathers to end before leaving them behind
 QUIET = 10.0            # a file left open is read once nothing has happened to it for this long
+STATUS_EVERY = 5.0      # seconds between two writes of status.json after quiet ticks
 
 
 def _utcnow() -> datetime:
@@ -97,6 +98,8 @@ class Publisher:
         self._counts: tuple[float, dict] | None = None   # (when, articles per source) for status.json
         self.regenerations = 0          # ticks that wrote at least one file
         self._unrecorded: list[tuple[str, dict]] = []   # runs the store was too busy to take, oldest first
+        self._rendered = False          # a tick has regenerated (quiet ticks may skip it from then on)
+        self._status_at = 0.0           # when status.json was last written
         self._record_lock = threading.Lock()
 
     # -- life cycle --------------------------------------------------------
@@ -164,6 +167,7 @@ class Publisher:
         if self._unrecorded:
             with self._record_lock:
                 self._flush_records()
+        self._write_status(changed=False)
         self._clear_dead_peers()
 
     def _clear_dead_peers(self) -> None:
@@ -354,7 +358,9 @@ class Publisher:
             summary = build(self.settings, store=self.store, sources=[source],
                             settle=self.settle if changed is None else 0.0,
                             should_stop=self.stopping.is_set, only=None if changed is None else {name: changed},
-                            render_lock=self._render_lock, hold={name: held} if held else None)
+                            render_lock=self._render_lock, hold={name: held} if held else None,
+                            quiet_render_done=self._rendered)
+            self._rendered = True
             if summary.failed_sources:
                 error = "; ".join(p.reason for p in summary.problems if p.source == name and p.severity == "error")
             self._give_back(name, summary.deferred)
@@ -433,8 +439,11 @@ class Publisher:
         path = self.settings.store.status_file
         if path is None:
             return
+        now = time.monotonic()
+        if not changed and now - self._status_at < STATUS_EVERY:
+            return                    # a quiet tick: at most every STATUS_EVERY s (the heartbeat writes it too)
+        self._status_at = now
         try:
-            now = time.monotonic()
             if changed or self._counts is None or now - self._counts[0] > 60:
                 self._counts = (now, self.store.article_counts())
             data = status_document(self.store.status(self._counts[1]))
