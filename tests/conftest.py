@@ -146,6 +146,23 @@ def portal(tmp_path):
 PG_ADMIN = os.environ.get("FEEDPUB_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
+def web_site_config(base: str, title: str = "測試站", max_items: int = 50) -> str:
+    """The [site], [output] and [store] of a configuration for a test site
+    served at `base` (the web tests append their [[sources]])."""
+    return textwrap.dedent(f"""
+        [site]
+        title = "{title}"
+        link = "{base}/"
+        feeds_url = "https://feeds.example.com/"
+        timezone = "Asia/Shanghai"
+        [output]
+        dir = "feeds"
+        max_items = {max_items}
+        [store]
+        url = "sqlite:///state.db"
+    """)
+
+
 def need_browser() -> None:
     """Skip a render = "browser" test where Playwright or Chromium is missing
     (with the reason); in CI (CI=true) fail instead: CI installs both."""

@@ -14,6 +14,7 @@ import feedparser
 import pytest
 
 import sitesrv
+from conftest import web_site_config
 from feedpub import config
 from feedpub.build import build
 
@@ -69,16 +70,7 @@ def site(tmp_path):
 def test_auto_finds_each_exact_time_and_never_a_sidebars(site):
     base, tmp = site
     cfg = tmp / "feedpub.toml"
-    cfg.write_text(textwrap.dedent(f"""
-        [site]
-        title = "港航网"
-        link = "{base}/"
-        feeds_url = "https://feeds.example.com/"
-        timezone = "Asia/Shanghai"
-        [output]
-        dir = "feeds"
-        [store]
-        url = "sqlite:///state.db"
+    cfg.write_text(web_site_config(base, "港航网") + textwrap.dedent(f"""
         [[sources]]
         name = "news"
         type = "web"

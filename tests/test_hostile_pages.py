@@ -12,6 +12,7 @@ import feedparser
 import pytest
 
 import sitesrv
+from conftest import web_site_config
 from feedpub import config
 from feedpub.build import build
 
@@ -40,17 +41,7 @@ def server():
 
 def settings_for(tmp_path, base, sources: str):
     cfg = tmp_path / "feedpub.toml"
-    cfg.write_text(textwrap.dedent(f"""
-        [site]
-        title = "測試站"
-        link = "{base}/"
-        feeds_url = "https://feeds.example.com/"
-        timezone = "Asia/Shanghai"
-        [output]
-        dir = "feeds"
-        [store]
-        url = "sqlite:///state.db"
-    """) + textwrap.dedent(sources), encoding="utf-8")
+    cfg.write_text(web_site_config(base) + textwrap.dedent(sources), encoding="utf-8")
     return config.load(cfg)
 
 

@@ -20,6 +20,7 @@ import tomli_w
 
 import homesite
 import sitesrv
+from conftest import web_site_config
 
 
 def run(*args):
@@ -37,18 +38,7 @@ def portal(tmp_path):
 
 
 def bare_config(tmp_path, base: str) -> str:
-    return textwrap.dedent(f"""
-        [site]
-        title = "物流港航网"
-        link = "{base}/"
-        feeds_url = "https://feeds.example.com/"
-        timezone = "Asia/Shanghai"
-        [output]
-        dir = "feeds"
-        max_items = 200
-        [store]
-        url = "sqlite:///state.db"
-    """)
+    return web_site_config(base, "物流港航网", max_items=200)
 
 
 def without_delay(cfg) -> None:

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import pytest
 
 import sitesrv
+from conftest import web_site_config
 from feedpub import config
 from feedpub.build import build
 
@@ -54,17 +55,7 @@ def configure(root, bases: list[str], more: str = "", folders: list[str] | None 
         body = "div.content"
     """) for n, base in enumerate(bases))
     cfg = root / "feedpub.toml"
-    cfg.write_text(textwrap.dedent(f"""
-        [site]
-        title = "聚合"
-        link = "{bases[0]}/"
-        feeds_url = "https://feeds.example.com/"
-        timezone = "Asia/Shanghai"
-        [output]
-        dir = "feeds"
-        [store]
-        url = "sqlite:///state.db"
-    """) + more + sources, encoding="utf-8")
+    cfg.write_text(web_site_config(bases[0], "聚合") + more + sources, encoding="utf-8")
     return config.load(cfg)
 
 
