@@ -136,3 +136,32 @@ def test_a_robots_txt_is_used_for_a_day():
     assert robots_fresh(1000.0, 1000) and robots_fresh(1000.0, 1001)          # fetched "in" this second
     assert robots_fresh(1000.0 + 86399, 1000) and not robots_fresh(1000.0 + 86400, 1000)
     assert not robots_fresh(1000.0, 1000 + 3600)                              # from a clock far ahead: ask again
+
+
+def test_status_and_metrics_show_what_was_asked_of_each_host(hosts, tmp_path):
+    """Per host: requests, how many a 304 answered, seconds on the network
+    (`feedpub status --json` and /metrics), added up over builds."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from feedpub.build import open_store
+    from feedpub.metrics import exposition
+    from feedpub.scheduler import status_document
+    sites = [portal(n) for n in range(2)]
+    bases = hosts(*sites)
+    settings = configure(tmp_path, bases)
+    build(settings, now=NOW, record=True)
+    build(settings, now=NOW, record=True)                    # nothing new: one 304 per host
+    store = open_store(settings)
+    try:
+        doc = status_document(store.status())
+        samples = {(s.name, s.labels.get("host")): s.value for family in
+                   text_string_to_metric_families(exposition(store)().decode()) for s in family.samples}
+    finally:
+        store.close()
+    by_host = {h["host"]: h for h in doc["hosts"]}
+    for base, site in zip(bases, sites):
+        host = base.removeprefix("http://")
+        assert by_host[host]["requests"] == len(site.arrivals) == 6           # listing, 4 articles, then a 304
+        assert by_host[host]["not_modified"] == 1 and by_host[host]["network_seconds"] > 0
+        assert samples[("feedpub_host_requests_total", host)] == 6
+        assert samples[("feedpub_host_not_modified_total", host)] == 1

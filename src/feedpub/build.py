@@ -49,6 +49,7 @@ class Summary:
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
     progress: object = field(default=None, repr=False)     # hears of the work as it is done
     changed_feeds: list[str] = field(default_factory=list)      # URLs, for WebSub pings
+    hosts: dict = field(default_factory=dict)   # host -> [requests, 304s, seconds on the network] (web sources)
     written: int = 0
     unchanged: int = 0
 
@@ -150,7 +151,7 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
                 _report(p, where)
                 if record:
                     runs.append((source.name, dict(ended=now, duration=time.monotonic() - started, error=reason)))
-        _record(store, runs)
+        _record(store, runs, summary.hosts if record else {})
         if _refile_topics(settings, store):
             summary.changed_categories = None                 # the filtered feeds changed: render them all
         if quiet_render_done and summary.changed_categories == set() and not summary.changed_articles \
@@ -180,11 +181,11 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
             store.close()
 
 
-def _record(store: Store, runs: list[tuple[str, dict]]) -> None:
-    """Keep the sources' runs for `status`, in one transaction; a store that
-    stays busy loses only these notes (logged)."""
+def _record(store: Store, runs: list[tuple[str, dict]], hosts: dict) -> None:
+    """Keep the sources' runs and what was asked of each host for `status`,
+    in one transaction; a store that stays busy loses only these notes (logged)."""
     try:
-        store.record_runs(runs)
+        store.record_runs(runs, hosts)
     except StoreError as exc:
         log.error("could not record the run of %s: %s", ", ".join(name for name, _ in runs), exc)
 
@@ -290,6 +291,9 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
     def keep(tx):
         tx.replace_source_problems(name, [p for p, _ in found.problems], now)
         tx.remember(name, remember)
+    for host, (n, not_modified, seconds) in found.hosts.items():
+        tally = summary.hosts.setdefault(host, [0, 0, 0.0])
+        tally[0], tally[1], tally[2] = tally[0] + n, tally[1] + not_modified, tally[2] + seconds
     if found.problems or remember or troubled:
         store.write(keep, what=f"{name}'s memory")
     for p, where in found.problems:

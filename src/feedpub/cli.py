@@ -387,6 +387,10 @@ def _status(settings: config.Settings, as_json: bool) -> int:
             print(f"  FAILING ({r['failures']} in a row) since {r.get('last_error_at')}: {r.get('last_error')}")
         elif r.get("last_error"):
             print(f"  last error {r.get('last_error_at')}: {r.get('last_error')}")
+    for h in doc.get("hosts", []):
+        share = h["not_modified"] / h["requests"] if h["requests"] else 0.0
+        print(f"host {h['host']}: {h['requests']} request(s), {share:.0%} answered 304, "
+              f"{h['network_seconds']:.1f} s on the network")
     for p in doc["processes"]:
         print(f"process {p['pid']} on {p['host']}: started {p['started']}, heartbeat {p['heartbeat']}")
     return 0

@@ -71,6 +71,15 @@ class StoreCollector:
         yield _counter("feedpub_files_written", "Files regenerations have written.", last.get("files", 0))
         yield GaugeMetricFamily("feedpub_processes", "Publishers running on this store (heartbeats).",
                                 value=float(len(status["processes"])))
+        for name, doc, key in (
+                ("feedpub_host_requests", "Requests web sources made to the host.", "requests"),
+                ("feedpub_host_not_modified", "Of them, answered 304 Not Modified.", "not_modified"),
+                ("feedpub_host_network_seconds", "Seconds web sources spent waiting on the host's answers.",
+                 "network_seconds")):
+            family = CounterMetricFamily(name, doc, labels=["host"])
+            for row in status.get("hosts", []):
+                family.add_metric([row["host"]], float(row[key]))
+            yield family
 
 
 def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:

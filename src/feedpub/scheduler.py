@@ -374,6 +374,7 @@ class Publisher:
         self.ticks += 1
         next_run = self._next_run(name)
         failures = self._record_run(name, dict(
+            hosts=summary.hosts if summary else {},
             ended=_utcnow().replace(microsecond=0), duration=duration, error=error, next_run=next_run,
             new=summary.articles["new"] if summary else 0, updated=summary.articles["updated"] if summary else 0,
             problems=len(summary.problems) if summary else 0))
@@ -525,4 +526,5 @@ def status_document(status: dict) -> dict:
     return {
         "sources": [{k: iso(v) for k, v in row.items()} for row in status["sources"]],
         "processes": [{k: iso(v) for k, v in row.items()} for row in status["processes"]],
+        "hosts": status.get("hosts", []),
     }

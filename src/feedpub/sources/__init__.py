@@ -44,6 +44,7 @@ class Gathered:
     fetched: int = 0                         # pages or rows fetched to find the units
     skipped: int = 0                         # files unchanged since they were read
     deferred: list[str] = field(default_factory=list)       # files still being written, left for later
+    hosts: dict[str, tuple[int, int, float]] = field(default_factory=dict)   # host -> requests, 304s, network s
 
 
 # What a source remembered: all of it (None), or what it holds for these keys.

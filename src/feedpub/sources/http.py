@@ -292,6 +292,7 @@ class Http:
         self._guard = threading.Lock()
         self.requests = 0
         self.robots_fetched: dict[str, tuple[str | None, float]] = {}   # robots URL -> (text, fetched at)
+        self.tally: dict[str, list] = {}     # host -> [requests, 304 answers, seconds on the network]
 
     @classmethod
     def for_source(cls, web, contact: str, **overrides) -> Http:
@@ -395,6 +396,7 @@ class Http:
                 self.requests += 1
                 with _FETCHED_LOCK:
                     _FETCHED[0] += 1
+                sent, resp = time.monotonic(), None
                 try:
                     with _Within(ends):
                         resp = self._fetch(method, url, headers, ends)
@@ -402,6 +404,8 @@ class Http:
                     error, resp = self._late(ends) or "timed out", None
                 except httpx.HTTPError as exc:
                     error, resp = f"{exc.__class__.__name__}: {exc}", None
+                finally:
+                    self._count(url, time.monotonic() - sent, resp)
             if resp is not None and resp.status_code < 500:
                 return resp
             if resp is not None:
@@ -411,6 +415,14 @@ class Http:
                 raise FetchError(url, error, resp.status_code if resp is not None else None)
             time.sleep(pause)
             attempt += 1
+
+    def _count(self, url: str, seconds: float, resp) -> None:
+        """One request in this client's per-host tally."""
+        with self._guard:
+            tally = self.tally.setdefault(_netloc(urlsplit(url).netloc), [0, 0, 0.0])
+            tally[0] += 1
+            tally[1] += resp is not None and resp.status_code == 304
+            tally[2] += seconds
 
     def _late(self, ends: float) -> str | None:
         """The deadline's message, if it has passed."""

@@ -197,6 +197,7 @@ class WebGatherer:
             http.remember_robots({url: (v["robots"], v["fetched"]) for url, v in memory.items() if "robots" in v})
             result = WebSource(self.settings, http, browser).gather(memory, should_stop=should_stop)
             fetched = http.requests
+            hosts = {host: (n, not_modified, round(seconds, 3)) for host, (n, not_modified, seconds) in http.tally.items()}
             for url, (text, fetched_at) in http.robots_fetched.items():
                 result.remember[url] = {"robots": text, "fetched": int(fetched_at)}
         if not result.articles and result.listings and not any("listing_date" in v for v in memory.values()):
@@ -211,7 +212,8 @@ class WebGatherer:
         remember = {url: memo for url, values in result.remember.items()
                     if (memo := url_memo(values)) != recalled.get(url)}
         return Gathered([Unit(raw.location, raws=[raw], task=result.listed.get(raw.location)) for raw in result.articles],
-                        [(p, p.location) for p in result.problems], remember=remember, fetched=fetched)
+                        [(p, p.location) for p in result.problems], remember=remember, fetched=fetched,
+                        hosts=hosts)
 
     def read(self, task) -> list[RawArticle]:
         raise TypeError("a web source's units are fetched by gather")

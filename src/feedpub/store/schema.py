@@ -152,6 +152,16 @@ processes = sa.Table(
 )
 
 
+# Running totals of what web sources asked of each host (host:port).
+web_hosts = sa.Table(
+    "web_hosts", metadata,
+    sa.Column("host", sa.String(255), primary_key=True),
+    sa.Column("requests", sa.Integer, nullable=False),
+    sa.Column("not_modified", sa.Integer, nullable=False),
+    sa.Column("network_seconds", sa.Float, nullable=False),
+)
+
+
 gathers = sa.Table(
     "gathers", metadata,
     sa.Column("pk", sa.Integer, primary_key=True),
@@ -172,4 +182,4 @@ meta = sa.Table(
 
 
 # The newest migration; tests/test_migrations.py checks it against Alembic's head.
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"

@@ -8,21 +8,24 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ..model import Problem
-from .schema import origins, problems, processes, source_memory, source_status
+from .schema import origins, problems, processes, source_memory, source_status, web_hosts
 
 
 class SourceState:
     """Store methods (on `self.engine`): how sources fared, what they remember."""
 
-    def record_run(self, source: str, **run) -> int:
-        """Remember how a gather went; returns the failures in a row (0 on success)."""
+    def record_run(self, source: str, hosts: dict | None = None, **run) -> int:
+        """Remember how a gather went (and what it asked of each host);
+        returns the failures in a row (0 on success)."""
         with self.begin() as conn:
+            _count_hosts(conn, hosts or {})
             return _record_run(conn, source, **run)
 
-    def record_runs(self, runs: list[tuple[str, dict]]) -> None:
+    def record_runs(self, runs: list[tuple[str, dict]], hosts: dict | None = None) -> None:
         """`record_run` for each (source, run), in one transaction (a build's)."""
-        if runs:
+        if runs or hosts:
             with self.begin() as conn:
+                _count_hosts(conn, hosts or {})
                 for source, run in runs:
                     _record_run(conn, source, **run)
 
@@ -56,7 +59,12 @@ class SourceState:
             row["articles"] = counts.get(name, 0)
             row["open_errors"] = open_problems.get(name, 0)
             row["open_warnings"] = open_warnings.get(name, 0)
-        return {"sources": [rows[k] for k in sorted(rows)], "processes": procs}
+        return {"sources": [rows[k] for k in sorted(rows)], "processes": procs, "hosts": self.web_hosts()}
+
+    def web_hosts(self) -> list[dict]:
+        """Per host: requests, 304 answers, seconds on the network, in all."""
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(sa.select(web_hosts).order_by(web_hosts.c.host))]
 
     def sources_with_problems(self) -> set[str]:
         """The sources whose last gather left problems of its own (replaced by the next)."""
@@ -169,3 +177,14 @@ def _record_run(conn, source: str, *, ended: datetime, duration: float, new: int
     else:
         conn.execute(source_status.update().where(c.source == source).values(**values))
     return values.get("failures", 0)
+
+
+def _count_hosts(conn, stats: dict) -> None:
+    """Add requests, 304s and seconds on the network per host to the totals."""
+    c = web_hosts.c
+    for host, (requests, not_modified, seconds) in sorted(stats.items()):
+        if not conn.execute(web_hosts.update().where(c.host == host).values(
+                requests=c.requests + requests, not_modified=c.not_modified + not_modified,
+                network_seconds=c.network_seconds + seconds)).rowcount:
+            conn.execute(web_hosts.insert().values(host=host, requests=requests, not_modified=not_modified,
+                                                   network_seconds=seconds))
