@@ -85,14 +85,14 @@ def test_a_failed_publish_is_published_by_the_next_run(site):
 
 
 def test_a_gather_that_outlives_a_stop_ends_instead_of_waiting_to_render(site):
-    """A stopping publisher holds the render lock for good; a gather still
-    running past the stop's grace time must end, not wait on it forever (the
+    """A stopping publisher closes its regenerations for good; a gather still
+    running past the stop's grace time must end, not wait on them forever (the
     process would hang at exit), and what it stored is published next run."""
-    import threading
+    from feedpub.coalesce import Regenerations
     site.write("a.txt", dump(HYXW, "甲", "2020/6/1 10:00:00", "來處"))
-    taken = threading.Lock()
-    taken.acquire()                                     # what stop() does
-    summary = site.build(render_lock=taken, should_stop=lambda: True)
+    closed = Regenerations()
+    closed.close()                                      # what stop() does
+    summary = site.build(regenerations=closed, should_stop=lambda: True)
     assert summary.articles["new"] == 1 and summary.written == 0
     assert not site.out.exists() or not any(site.out.rglob("*.xml"))
     site.write("b.txt", dump(GKHY, "乙", "2020/6/2 10:00:00", "來處"))

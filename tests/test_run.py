@@ -393,3 +393,19 @@ def test_a_gather_due_soon_is_never_put_off_by_a_later_one(site):
         assert p.scheduler.get_job("watch:inbox").next_run_time == soon
     finally:
         p.stop()
+
+
+def test_remote_ticks_share_threads_sized_by_what_may_be_in_flight(site):
+    """500 web sites are not 500 threads: as many as twice [web]
+    max_connections, plus one per SQL source; folders run apart."""
+    import dataclasses
+
+    from feedpub.config import Web
+    from feedpub.scheduler import remote_threads
+    folder = site.settings().sources[0]
+    web = dataclasses.replace(folder, type="web", web=Web(start=(), item="li", title=None, link=None,
+                                                          max_connections=32))
+    assert remote_threads([folder]) == 1
+    assert remote_threads([web] * 3) == 3
+    assert remote_threads([web] * 500) == 64
+    assert remote_threads([web] * 500 + [dataclasses.replace(folder, type="sql")] * 2) == 66

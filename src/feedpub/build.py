@@ -13,7 +13,6 @@ import time
 import traceback
 import uuid
 from collections import Counter, defaultdict, deque
-from contextlib import contextmanager
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,6 +20,7 @@ from typing import Iterator
 
 import sqlalchemy as sa
 
+from .coalesce import Changes, Regenerations
 from .config import Settings
 from .identity import learn_slugs, slug
 from .model import Article, Problem
@@ -73,35 +73,16 @@ def open_store(settings: Settings) -> Store:
                  patience=settings.store.busy_timeout)
 
 
-@contextmanager
-def _render_turn(lock, should_stop) -> Iterator[bool]:
-    """Wait for the render lock, but not past a stop: a stopping publisher
-    takes it for good, and a gather that outlived the stop's grace time must
-    end instead of waiting on it forever (its articles are committed and
-    marked pending, so the next run publishes them)."""
-    if lock is None:
-        yield True
-        return
-    while not lock.acquire(timeout=0.1):
-        if should_stop is not None and should_stop():
-            yield False
-            return
-    try:
-        yield True
-    finally:
-        lock.release()
-
-
 def build(settings: Settings, *, now: datetime | None = None, full: bool = False, store: Store | None = None,
           sources=None, settle: float = 0.0, should_stop=None, only: dict | None = None,
-          render_lock=None, hold: dict | None = None, record: bool = False, progress=None,
+          regenerations: Regenerations | None = None, hold: dict | None = None, record: bool = False, progress=None,
           listed: dict | None = None, quiet_render_done: bool = False) -> Summary:
     """Gather the sources (all, or those given), then regenerate what changed.
 
     `settle` > 0 defers files still being written (their size or mtime moved
     during that many seconds); `should_stop()` ends the gather early, keeping
-    what was read; `render_lock` is held around the regeneration (the
-    scheduler's gathers run side by side, its regenerations one at a time).
+    what was read; `regenerations` takes the changes when the scheduler's
+    gathers run side by side (one regeneration at a time, changes merged).
     `progress.advance(kind, n, total=None)` hears of files read, articles
     stored and files written as they happen (kinds "read", "stored",
     "written"), for a display. With `record`, each source's run is kept in the store (what `feedpub
@@ -118,10 +99,12 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     own_store = store is None
     store = store or open_store(settings)
+    summary = Summary()
     try:
-        summary = Summary()
         summary.progress = progress or Unwatched()
         chosen = list(settings.sources if sources is None else sources)
+        if regenerations is not None:
+            regenerations.begin(summary.token)
         ahead = _fetch_ahead(settings, store, chosen, full=full, should_stop=should_stop)
         runs: list[tuple[str, dict]] = []           # with `record`: each source's run, kept in one transaction
         troubled = store.sources_with_problems()    # whose last gather left problems to replace
@@ -157,26 +140,36 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
         if quiet_render_done and summary.changed_categories == set() and not summary.changed_articles \
                 and not full and not store.pending():
             return summary                   # nothing changed, nothing left unpublished: no feed to render
-        render_started = time.monotonic()
-        # One renderer at a time (in this process, and across publishers), newest state wins.
-        with _render_turn(render_lock, should_stop) as turn:
-            if not turn:                     # stopping: what was stored stays pending for the next run
+        changes = Changes(None if full or summary.changed_categories is None else frozenset(summary.changed_categories),
+                          None if full else frozenset(summary.changed_articles), frozenset({summary.token}))
+
+        def render(changes: Changes, in_flight: frozenset[str]):
+            started = time.monotonic()
+            with store.advisory_lock("regenerate", wait=True):   # one renderer across publishers too
+                result = regenerate(settings, store, tokens=changes.tokens, in_flight=in_flight,
+                                    progress=summary.progress, changed_categories=changes.categories,
+                                    changed_articles=changes.articles)
+            if result.written:
+                store.note_regeneration(now, result.written, time.monotonic() - started)
+            return result
+
+        if regenerations is None:
+            results = [render(changes, frozenset())]
+        else:
+            results = regenerations.hand_over(summary.token, changes, render)
+            if regenerations.closed:         # stopping: what was stored stays pending for the next run
                 log.info("stopping: the regeneration is left to the next run")
-                return summary
-            with store.advisory_lock("regenerate", wait=True):
-                result = regenerate(settings, store, token=summary.token, progress=summary.progress,
-                                    changed_categories=None if full or summary.changed_categories is None
-                                    else summary.changed_categories,
-                                    changed_articles=None if full else summary.changed_articles)
-        summary.written, summary.unchanged = result.written, result.unchanged
-        if result.written:
-            store.note_regeneration(now, result.written, time.monotonic() - render_started)
-        summary.changed_feeds = result.changed_feeds
+        for result in results:
+            summary.written += result.written
+            summary.unchanged += result.unchanged
+            summary.changed_feeds += [url for url in result.changed_feeds if url not in summary.changed_feeds]
         return summary
     except sa.exc.SQLAlchemyError as exc:        # the store failed under us (disk, corruption, connection)
         raise StoreError(f"the store {store.safe_url} failed: {exc.__class__.__name__}: "
                          f"{getattr(exc, 'orig', None) or exc}") from None
     finally:
+        if regenerations is not None:
+            regenerations.end(summary.token)
         if own_store:
             store.close()
 

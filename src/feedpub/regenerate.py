@@ -49,19 +49,22 @@ class Result:
 
 
 def regenerate(settings: Settings, store: Store, *, changed_categories: set[str] | None = None,
-               changed_articles: set[int] | None = None, token: str | None = None, progress=None) -> Result:
+               changed_articles: set[int] | None = None, tokens: frozenset[str] = frozenset(),
+               in_flight: frozenset[str] = frozenset(), progress=None) -> Result:
     """Render feeds and pages from the store and write those that differ.
 
     With `changed_*` given, only what they touch is rendered (a quiet tick
     renders nothing); everything is rendered when they are None, when the
     configuration or a category's name or place changed since the last
     publish, when a feed file has gone missing, or when an earlier run
-    stored changes and died before publishing them.
+    stored changes and died before publishing them (a pending mark that is
+    neither in `tokens`, the gathers whose changes these are, nor in
+    `in_flight`, gathers of this process still under way).
     """
     run = _Run(settings, store)
     if progress is not None:
         run.progress = progress
-    return run.run(changed_categories, changed_articles, token)
+    return run.run(changed_categories, changed_articles, tokens, in_flight)
 
 
 class _Run:
@@ -118,11 +121,11 @@ class _Run:
         self.by_pk = {c.category_pk: c for c in chans}
         self.by_folder = {c.folder: c for c in chans if c.category_pk is not None}
 
-    def run(self, changed_categories, changed_articles, token) -> Result:
+    def run(self, changed_categories, changed_articles, tokens, in_flight) -> Result:
         publish.make_folder(self.out)
         config = self._config_fingerprint()
-        pending = self.store.pending()
-        foreign_pending = bool(pending - {token})          # a crashed or failed run's changes
+        pending = self.store.pending() - in_flight           # those in flight publish in their own turn
+        foreign_pending = bool(pending - tokens)             # a crashed or failed run's changes
         quiet = changed_categories is not None and changed_articles is not None \
             and not changed_categories and not changed_articles
         if quiet and not foreign_pending and self.store.get_meta(CONFIG_FINGERPRINT) == config and \

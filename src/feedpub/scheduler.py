@@ -33,6 +33,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import publish
 from .build import build, open_store
+from .coalesce import Regenerations
 from .config import Settings, Source
 from .store import StoreError
 from .websub import Pinger
@@ -70,12 +71,16 @@ class Publisher:
         self.stopping = threading.Event()
         self.host, self.pid = socket.gethostname(), os.getpid()
         self.started = _utcnow().replace(microsecond=0)
-        # A thread per job: a source stuck on a slow server never delays another
-        # source or a watched folder. Gathers run side by side; regenerations one
-        # at a time (`_render_lock`: feedgen switches the process locale, and the
-        # output folder has one writer).
+        # Gathers run side by side; regenerations one at a time, the changes of
+        # gathers that end meanwhile merged into the next (`coalesce`). Folders (and the heartbeat) have threads of their own, so a
+        # source stuck on a slow server never delays a watched folder; remote
+        # sources share a pool sized by what may be in flight at once
+        # (`remote_threads`): hundreds of sites are not hundreds of threads
+        # contending for the interpreter while they wait on the same limit.
+        folders = sum(s.type == "folder" for s in settings.sources)
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=2 * len(settings.sources) + 1)},
+            executors={"default": ThreadPoolExecutor(max_workers=remote_threads(settings.sources)),
+                       "local": ThreadPoolExecutor(max_workers=2 * folders + 2)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=timezone.utc,
         )
@@ -88,7 +93,7 @@ class Publisher:
         self._open: dict[str, dict[str, list]] = {}       # watched source -> open file -> [opens, last event]
         self._rescan_at: dict[str, float] = {}      # watched source -> when a whole scan is due
         self._source_locks = {s.name: threading.Lock() for s in settings.sources}
-        self._render_lock = threading.Lock()
+        self._regenerations = Regenerations()
         self._active = 0                            # ticks running now
         self._active_changed = threading.Condition()
         self.pinger = Pinger(settings.websub.hubs) if settings.websub.hubs else None
@@ -117,10 +122,11 @@ class Publisher:
             self.scheduler.add_job(
                 self.tick, self._trigger(source), args=[source.name], id=f"gather:{source.name}",
                 name=f"gather {source.name}", next_run_time=_utcnow(),        # first run at start-up
-                misfire_grace_time=max(1, int(source.misfire_grace)), coalesce=True, max_instances=1)
+                misfire_grace_time=max(1, int(source.misfire_grace)), coalesce=True, max_instances=1,
+                executor="local" if source.type == "folder" else "default")
             if source.watch:
                 self._watch(source)
-        self.scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=30), id="heartbeat")
+        self.scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=30), id="heartbeat", executor="local")
         self.scheduler.start()
 
     def stop(self) -> None:
@@ -143,7 +149,7 @@ class Publisher:
         with self._active_changed:
             self._active_changed.wait_for(lambda: self._active == 0, timeout=STOP_GRACE)
         self.stuck = self._active
-        self._render_lock.acquire()              # no regeneration runs from here on
+        self._regenerations.close()              # no regeneration runs from here on
         self._clear_dead_peers()
         if self.pinger:
             self.pinger.close()
@@ -299,7 +305,7 @@ class Publisher:
 
                 # max_instances=2: a poke during the watch tick itself (files still
                 # arriving) queues one more tick behind it instead of being dropped.
-                self.scheduler.add_job(self._watch_tick, DateTrigger(run_date=run_at), args=[name],
+                self.scheduler.add_job(self._watch_tick, DateTrigger(run_date=run_at), args=[name], executor="local",
                                        id=f"watch:{name}", replace_existing=True, misfire_grace_time=60,
                                        max_instances=2, coalesce=True)
             except Exception:  # the scheduler is shutting down
@@ -358,7 +364,7 @@ class Publisher:
             summary = build(self.settings, store=self.store, sources=[source],
                             settle=self.settle if changed is None else 0.0,
                             should_stop=self.stopping.is_set, only=None if changed is None else {name: changed},
-                            render_lock=self._render_lock, hold={name: held} if held else None,
+                            regenerations=self._regenerations, hold={name: held} if held else None,
                             quiet_render_done=self._rendered)
             self._rendered = True
             if summary.failed_sources:
@@ -484,6 +490,15 @@ class Publisher:
 
 
 # -- the policy, as arithmetic on values ---------------------------------------
+
+def remote_threads(sources) -> int:
+    """Threads for the ticks of web and SQL sources: one each, but no more
+    than twice the requests that may be in flight at once ([web]
+    max_connections) plus the SQL sources (a few more wait their turn)."""
+    web = [s for s in sources if s.type == "web"]
+    sql = sum(s.type == "sql" for s in sources)
+    limit = 2 * web[0].web.max_connections if web else 0
+    return max(1, min(len(web), limit) + sql)
 
 def dead_peers(pids: list[int], me: int, alive) -> list[int]:
     """The publishers of this host, other than this one, that are gone."""
