@@ -241,3 +241,31 @@ def test_a_long_build_on_a_pipe_says_how_far_it_is(portal):
         out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert "13 new" in out
+
+
+def test_a_long_gather_under_run_logs_how_far_it_is(portal, caplog):
+    """Under `feedpub run` a first gather of a site that takes minutes logs
+    a line every few seconds while it runs, with the pages it fetched."""
+    import logging
+    import threading
+
+    from conftest import wait_for
+    from feedpub import config
+    from feedpub.scheduler import Publisher
+    site, base, tmp = portal
+    gate = threading.Event()
+    site.pages[homesite.article_path(5)].hold = gate        # the gather is mid-way until the test has seen progress
+    p = Publisher(config.load(hand_config(tmp, base, "auto = true\n")))
+    p.progress_every = 0.2
+    caplog.set_level(logging.INFO, logger="feedpub.run")
+    p.start()
+    try:
+        line = wait_for(lambda: next((r.getMessage() for r in caplog.records
+                                      if "still gathering" in r.getMessage()), None), timeout=30)
+        assert line.startswith("port: still gathering (") and "page(s) fetched" in line, line
+        assert not p.last                                    # said while the gather runs, not after
+    finally:
+        gate.set()
+        wait_for(lambda: "port" in p.last, timeout=60)
+        p.stop()
+    assert p.last["port"].articles["new"] == 13

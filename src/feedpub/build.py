@@ -83,9 +83,9 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
     during that many seconds); `should_stop()` ends the gather early, keeping
     what was read; `regenerations` takes the changes when the scheduler's
     gathers run side by side (one regeneration at a time, changes merged).
-    `progress.advance(kind, n, total=None)` hears of files read, articles
-    stored and files written as they happen (kinds "read", "stored",
-    "written"), for a display. With `record`, each source's run is kept in the store (what `feedpub
+    `progress.advance(kind, n, total=None)` hears of pages fetched, files
+    read, articles stored and files written as they happen (kinds
+    "fetched", "read", "stored", "written"), for a display. With `record`, each source's run is kept in the store (what `feedpub
     status` shows; the scheduler records its own ticks). `only` maps a folder source's name to the locations to look
     at instead of scanning the folder (a watcher's events), `hold` to those
     not to read yet (a writer still has them open: deferred), `listed` to
@@ -105,7 +105,7 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
         chosen = list(settings.sources if sources is None else sources)
         if regenerations is not None:
             regenerations.begin(summary.token)
-        ahead = _fetch_ahead(settings, store, chosen, full=full, should_stop=should_stop)
+        ahead = _fetch_ahead(settings, store, chosen, full=full, should_stop=should_stop, progress=summary.progress)
         runs: list[tuple[str, dict]] = []           # with `record`: each source's run, kept in one transaction
         troubled = store.sources_with_problems()    # whose last gather left problems to replace
         for source in chosen:
@@ -186,7 +186,7 @@ def _record(store: Store, runs: list[tuple[str, dict]], hosts: dict) -> None:
 AHEAD = 32          # sources fetched side by side at most (each host still gets one request at a time)
 
 
-def _fetch_ahead(settings: Settings, store: Store, sources, *, full: bool, should_stop) -> dict:
+def _fetch_ahead(settings: Settings, store: Store, sources, *, full: bool, should_stop, progress) -> dict:
     """Start every remote source's fetching at once (each in a thread: they
     wait on the network, each host in turn, never across hosts), so a build
     over hundreds of sites is bound by the network, not by one site after
@@ -199,17 +199,17 @@ def _fetch_ahead(settings: Settings, store: Store, sources, *, full: bool, shoul
     from concurrent.futures import ThreadPoolExecutor
     pool = ThreadPoolExecutor(max_workers=min(AHEAD, len(remote)), thread_name_prefix="feedpub-fetch")
     try:
-        return {s.name: pool.submit(_fetch, settings, store, s, full, should_stop) for s in remote}
+        return {s.name: pool.submit(_fetch, settings, store, s, full, should_stop, progress) for s in remote}
     finally:
         pool.shutdown(wait=False)          # the threads end with their fetch; the futures hold the results
 
 
-def _fetch(settings: Settings, store: Store, source_settings, full: bool, should_stop):
+def _fetch(settings: Settings, store: Store, source_settings, full: bool, should_stop, progress):
     """One source's gather (what it finds, nothing stored): see `gather`."""
     name = source_settings.name
     source = source_type(source_settings.type)(source_settings, settings.site.link)
     return source, source.gather((lambda keys=None: {}) if full else (lambda keys=None: store.memory(name, keys)),
-                                 should_stop=should_stop)
+                                 should_stop=should_stop, progress=progress.advance)
 
 
 TOPICS = "topics_config"     # meta: the [[feeds]] the stored articles were filed by
@@ -253,7 +253,8 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
     else:
         source = source_type(source_settings.type)(source_settings, settings.site.link)
         found = source.gather((lambda keys=None: {}) if full else (lambda keys=None: store.memory(name, keys)),
-                              should_stop=should_stop, only=only, hold=hold, settle=settle, listing=listing)
+                              should_stop=should_stop, only=only, hold=hold, settle=settle, listing=listing,
+                              progress=summary.progress.advance)
     del listing                             # a walk of every file: not kept while they are read
     summary.files_read += found.fetched
     summary.files_skipped += found.skipped

@@ -168,19 +168,20 @@ class _Ticker:
         import time
         self._clock = time.monotonic
         self._started = self._clock()
-        self._counts = {"read": 0, "stored": 0, "written": 0}
+        self._counts = {"fetched": 0, "read": 0, "stored": 0, "written": 0}
+        self._lock = threading.Lock()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._tick, name="feedpub-progress", daemon=True)
         self._thread.start()
 
     def advance(self, kind: str, n: int = 1, total: int | None = None) -> None:
-        self._counts[kind] += n
+        with self._lock:                   # sources fetched side by side report from their threads
+            self._counts[kind] += n
 
     def _tick(self) -> None:
         while not self._done.wait(self.EVERY):
             c = self._counts
-            web = sys.modules.get("feedpub.sources.http")          # loaded by web sources only
-            pages = f"{web.fetched()} page(s) fetched, " if web is not None else ""
+            pages = f"{c['fetched']} page(s) fetched, " if c["fetched"] else ""
             print(f"feedpub: {self._clock() - self._started:.0f}s: {pages}{c['read']} file(s) or page(s) read, "
                   f"{c['stored']} article(s) stored, {c['written']} file(s) written", file=sys.stderr, flush=True)
 
@@ -199,29 +200,33 @@ class _Display:
     AFTER = 1.0
 
     def __init__(self):
+        import threading
         import time
+        self._lock = threading.Lock()
         self._clock = time.monotonic
         self._started = self._clock()
         self._progress = None
         self._tasks: dict[str, int] = {}
-        self._counts = {"read": [0, None], "stored": [0, None], "written": [0, None]}
+        self._counts = {"fetched": [0, None], "read": [0, None], "stored": [0, None], "written": [0, None]}
 
     def advance(self, kind: str, n: int = 1, total: int | None = None) -> None:
-        count = self._counts[kind]
-        count[0] += n
-        if total is not None:
-            count[1] = (count[1] or 0) + total if kind == "read" else total
-        if self._progress is None and self._clock() - self._started >= self.AFTER:
-            self._show()
-        if self._progress is not None:
-            self._progress.update(self._tasks[kind], completed=count[0], total=count[1])
+        with self._lock:                   # sources fetched side by side report from their threads
+            count = self._counts[kind]
+            count[0] += n
+            if total is not None:
+                count[1] = (count[1] or 0) + total if kind == "read" else total
+            if self._progress is None and self._clock() - self._started >= self.AFTER:
+                self._show()
+            if self._progress is not None:
+                self._progress.update(self._tasks[kind], completed=count[0], total=count[1])
 
     def _show(self) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
         self._progress = Progress(TextColumn("{task.description:>16}"), BarColumn(), MofNCompleteColumn(),
                                   TimeElapsedColumn(), console=Console(stderr=True), transient=True)
-        for kind, label in (("read", "files read"), ("stored", "articles stored"), ("written", "files written")):
+        for kind, label in (("fetched", "pages fetched"), ("read", "files read"), ("stored", "articles stored"),
+                            ("written", "files written")):
             done, total = self._counts[kind]
             self._tasks[kind] = self._progress.add_task(label, completed=done, total=total)
         self._progress.start()

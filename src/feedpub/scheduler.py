@@ -45,6 +45,7 @@ MAX_BACKOFF = 3600.0
 STOP_GRACE = 5.0        # seconds a stop waits for gathers to end before leaving them behind
 QUIET = 10.0            # a file left open is read once nothing has happened to it for this long
 STATUS_EVERY = 5.0      # seconds between two writes of status.json after quiet ticks
+PROGRESS_EVERY = 10.0   # seconds between two progress lines of a gather still running
 
 
 def _utcnow() -> datetime:
@@ -72,8 +73,8 @@ class Publisher:
         self.host, self.pid = socket.gethostname(), os.getpid()
         self.started = _utcnow().replace(microsecond=0)
         # Gathers run side by side; regenerations one at a time, the changes of
-        # gathers that end meanwhile merged into the next (`coalesce`). Folders (and the heartbeat) have threads of their own, so a
-        # source stuck on a slow server never delays a watched folder; remote
+        # gathers that end meanwhile merged into the next (`coalesce`). Folders
+        # (and the heartbeat) have threads of their own, so a source stuck on a slow server never delays a watched folder; remote
         # sources share a pool sized by what may be in flight at once
         # (`remote_threads`): hundreds of sites are not hundreds of threads
         # contending for the interpreter while they wait on the same limit.
@@ -106,6 +107,8 @@ class Publisher:
         self._rendered = False          # a tick has regenerated (quiet ticks may skip it from then on)
         self._status_at = 0.0           # when status.json was last written
         self._record_lock = threading.Lock()
+        self._gathering: dict[str, _Progress] = {}   # source name -> what its running tick has done so far
+        self.progress_every = PROGRESS_EVERY
 
     # -- life cycle --------------------------------------------------------
     def start(self) -> None:
@@ -127,6 +130,8 @@ class Publisher:
             if source.watch:
                 self._watch(source)
         self.scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=30), id="heartbeat", executor="local")
+        self.scheduler.add_job(self._log_progress, IntervalTrigger(seconds=self.progress_every), id="progress",
+                               executor="local")
         self.scheduler.start()
 
     def stop(self) -> None:
@@ -357,6 +362,7 @@ class Publisher:
         summary = None
         changed = self._take_changes(name)
         held, _ = self._held(name)
+        self._gathering[name] = progress = _Progress(started)
         try:
             # Files named by events were closed by their writers or renamed into
             # place: read at once. A whole scan may meet files written while no
@@ -365,7 +371,7 @@ class Publisher:
                             settle=self.settle if changed is None else 0.0,
                             should_stop=self.stopping.is_set, only=None if changed is None else {name: changed},
                             regenerations=self._regenerations, hold={name: held} if held else None,
-                            quiet_render_done=self._rendered)
+                            quiet_render_done=self._rendered, progress=progress)
             self._rendered = True
             if summary.failed_sources:
                 error = "; ".join(p.reason for p in summary.problems if p.source == name and p.severity == "error")
@@ -374,6 +380,8 @@ class Publisher:
         except Exception as exc:                      # a source that raises costs its own tick only
             error = f"{exc.__class__.__name__}: {exc}"
             log.debug("tick %s failed", name, exc_info=True)
+        finally:
+            self._gathering.pop(name, None)
         if error and name in self._changed:
             self.note_change(name, None)              # after a failure, the next gather scans everything
         duration = time.monotonic() - started
@@ -428,6 +436,15 @@ class Publisher:
             return None
         job = self.scheduler.get_job(f"gather:{name}")
         return job.next_run_time if job is not None else None
+
+    def _log_progress(self) -> None:
+        """A line per gather running longer than `progress_every`: a first
+        gather of a site read politely takes minutes, and silence would
+        look like a hang."""
+        now = time.monotonic()
+        for name, p in list(self._gathering.items()):
+            if now - p.started >= self.progress_every:
+                log.info("%s: still gathering (%ds): %s", name, now - p.started, p.line())
 
     def _log_tick(self, name: str, summary, duration: float) -> None:
         a = summary.articles
@@ -487,6 +504,27 @@ class Publisher:
             os._exit(0)
         log.info("stopped")
         return 0
+
+
+class _Progress:
+    """What a running gather has done so far (build's `progress`)."""
+
+    def __init__(self, started: float):
+        self.started = started
+        self.found = 0
+        self.counts = {"fetched": 0, "read": 0, "stored": 0, "written": 0}
+
+    def advance(self, kind: str, n: int = 1, total: int | None = None) -> None:
+        self.counts[kind] += n
+        if total is not None and kind == "read":
+            self.found += total
+
+    def line(self) -> str:
+        c = self.counts
+        of = f" of {self.found}" if self.found else ""
+        fetched = f"{c['fetched']} page(s) fetched, " if c["fetched"] else ""
+        return (f"{fetched}{c['read']}{of} file(s) or page(s) read, {c['stored']} article(s) stored, "
+                f"{c['written']} file(s) written")
 
 
 # -- the policy, as arithmetic on values ---------------------------------------

@@ -61,13 +61,14 @@ class SourceType(Protocol):
         """One line for `feedpub check`: what and where the source is."""
 
     def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0,
-               listing=None) -> Gathered:
+               listing=None, progress=None) -> Gathered:
         """What is new or changed since what `recall` says was seen. `only`
         and `hold` name locations to look at and to leave for later (a
         watched folder's events), `settle` how long a file must keep still,
         `listing` the files a walk just made found (location, size,
         mtime_ns; every file, unfiltered); types that have no such thing
-        ignore them."""
+        ignore them. `progress(kind)` hears of work done before `gather`
+        returns ("fetched": a request sent), for a long first gather."""
 
     def read(self, task) -> list[RawArticle]:
         """Read a Unit's task (in a worker process, when there are many)."""

@@ -174,6 +174,7 @@ class Browser:
         self.memory = memory
         self.restarts = 0                    # Chromiums killed by a watchdog (tests, logs)
         self.refused: dict[str, list[str]] = {}   # page -> what it asked for and was refused
+        self._calls: list[tuple[str, bytes]] | None = None   # while `calls` runs: the page's fetch/XHR answers
         self._playwright = self._browser = None
         self._roots: list[int] = []
 
@@ -213,6 +214,18 @@ class Browser:
                 if watchdog.reason is not None:
                     self._forget_browser()
         raise FetchError(url, watchdog.reason, permanent=watchdog.reason.startswith("the browser grew"))
+
+    def calls(self, url: str) -> list[tuple[str, bytes]]:
+        """The fetch/XHR requests the page's scripts made while it loaded,
+        with their answers, in the order made (within the same limits as
+        any page): how `suggest` finds the endpoint a listing is filled
+        from when no script names it plainly."""
+        self._calls = []
+        try:
+            self.get(url)
+            return self._calls
+        finally:
+            self._calls = None
 
     def _render(self, url: str, ends: float) -> Page:
         # No service worker (its fetches pass no route), no downloads; every
@@ -283,6 +296,8 @@ class Browser:
             refused.append(f"{url} (larger than {self.http.max_bytes:,} bytes)")
             route.abort("blockedbyclient")
             return
+        if self._calls is not None and route.request.resource_type in ("fetch", "xhr") and response.ok:
+            self._calls.append((url, response.body()))
         route.fulfill(response=response)
 
     def _socket(self, socket, refused: list[str]) -> None:

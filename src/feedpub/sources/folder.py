@@ -89,7 +89,7 @@ class FolderSource:
         return f"folder {self.root} (zone {self.settings.timezone})"
 
     def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0,
-               listing=None) -> Gathered:
+               listing=None, progress=None) -> Gathered:
         """The files new or changed since they were read: all of the folder's,
         or only those at `only` (a watcher's events); those in `hold` (a
         writer still has them open) and those that move during `settle`

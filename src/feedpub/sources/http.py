@@ -26,8 +26,6 @@ import httpx
 from .. import __version__
 
 
-_FETCHED = [0]                     # requests this process has made (progress on a pipe)
-_FETCHED_LOCK = threading.Lock()
 
 
 class HostGate:
@@ -62,11 +60,6 @@ def in_flight(limit: int) -> threading.BoundedSemaphore:
         if _IN_FLIGHT[1] != limit:
             _IN_FLIGHT[:] = [threading.BoundedSemaphore(limit), limit]
         return _IN_FLIGHT[0]
-
-
-def fetched() -> int:
-    """Requests made so far by every web source of this process."""
-    return _FETCHED[0]
 
 
 ROBOTS_TTL = 24 * 3600          # seconds a robots.txt is used before it is asked for again (RFC 9309: a day)
@@ -291,6 +284,7 @@ class Http:
         self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
         self._guard = threading.Lock()
         self.requests = 0
+        self.on_request = lambda: None      # hears of each request as it is sent (progress)
         self.robots_fetched: dict[str, tuple[str | None, float]] = {}   # robots URL -> (text, fetched at)
         self.tally: dict[str, list] = {}     # host -> [requests, 304 answers, seconds on the network]
 
@@ -394,8 +388,7 @@ class Http:
                 self._wait_turn(gate)
                 ends = ends or time.monotonic() + self.deadline
                 self.requests += 1
-                with _FETCHED_LOCK:
-                    _FETCHED[0] += 1
+                self.on_request()
                 sent, resp = time.monotonic(), None
                 try:
                     with _Within(ends):

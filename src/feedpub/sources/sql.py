@@ -79,7 +79,7 @@ class SqlSource:
         return f"sql query on {self.sql.url.split('@')[-1]}"
 
     def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0,
-               listing=None) -> Gathered:
+               listing=None, progress=None) -> Gathered:
         articles, since = self.query(recall(["since"]).get("since"))
         return Gathered([Unit(raw.location, raws=[raw]) for raw in articles],
                         remember={"since": since} if since else {}, fetched=len(articles))

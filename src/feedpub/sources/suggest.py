@@ -18,6 +18,8 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml.cssselect import CSSSelector
 
+from . import browser
+
 _DATEISH = re.compile(r"(?:\d{4}\s*[-/.年]\s*)?\d{1,2}\s*[-/.月]\s*\d{1,2}|\d+\s*(?:分鐘|分钟|小時|小时|天)前|昨天|前天|"
                       r"半小時前|半小时前|剛剛|刚刚")
 _NEXT_WORDS = ("下一頁", "下一页", "下頁", "下页", "后页", "後頁", "Next", "next", "›", "»")
@@ -34,6 +36,9 @@ class Suggestion:
     page_url: str | None = None
     page_from: int | None = None
     page_param: str | None = None
+    summary: str | None = None
+    timezone: str | None = None           # the zone of the listing's times, when not the site's
+    article_pages: bool | None = None     # read each article's page; None: unless titles and times are whole
     listing: str = "html"                 # or "json": an endpoint's answer, or data the page carries
     link_pattern: str | None = None       # what a link must look like to be an article of the site
     found: list[tuple[str, str | None]] = field(default_factory=list)   # (title, date) of the items
@@ -290,6 +295,45 @@ _ENDPOINT = re.compile(r"""["'`]((?:https?://[^"'`\s]+|/[^"'`\s]*)(?:api|json|li
                        r"""[^"'`\s]*)["'`]""", re.I)
 
 
+def wordpress_api(doc, base: str) -> str | None:
+    """The WordPress REST API's posts of the category a WordPress archive
+    page shows, page 1, where the site exposes the API (the page links its
+    category's JSON: `/wp-json/wp/v2/categories/12`, or `?rest_route=`)."""
+    from urllib.parse import parse_qsl, urlencode, urlunsplit
+    for href in doc.xpath("//link[@rel='alternate'][@type='application/json']/@href"):
+        parts = urlsplit(urljoin(base, href.strip()))
+        query = dict(parse_qsl(parts.query))
+        m = re.fullmatch(r"(.*/wp/v2/)categories/(\d+)", query.get("rest_route") or parts.path)
+        if m is None or parts.netloc != urlsplit(base).netloc:
+            continue
+        posts = m.group(1) + "posts"
+        if "rest_route" in query:
+            query["rest_route"] = posts
+        else:
+            parts = parts._replace(path=posts)
+        return urlunsplit(parts._replace(query=urlencode({**query, "categories": m.group(2), "page": 1}, safe="/")))
+    return None
+
+
+def suggest_wordpress(posts, base: str) -> Suggestion | None:
+    """The listing a WordPress REST API answers: each post's full title, its
+    link and its time to the second (`date_gmt`: UTC, no zone written)."""
+    if not isinstance(posts, list) or not posts or not all(
+            isinstance(p, dict) and isinstance(p.get("title"), dict) and isinstance(p.get("link"), str)
+            and isinstance(p.get("date_gmt"), str) for p in posts):
+        return None
+    s = Suggestion(item="@", title="title.rendered", link="link", date="date_gmt", listing="json",
+                   page_param="page", timezone="UTC", article_pages=True)
+    if all(isinstance(p.get("excerpt"), dict) for p in posts):
+        s.summary = "excerpt.rendered"
+    for p in posts:
+        s.found.append((str(p["title"].get("rendered", "")), p["date_gmt"]))
+        s.urls.append(urljoin(base, p["link"].strip()))
+    s.notes.append("the site's WordPress REST API lists this category: each post's time to the second "
+                   "(date_gmt, UTC) and full title; its article pages are read for the text")
+    return s
+
+
 def endpoints(scripts: list[str], base: str) -> list[str]:
     """Candidate JSON endpoints named in a page's scripts, as URLs of this
     site, in the order written; a query ending in `page=` gets its first
@@ -369,6 +413,8 @@ _CUT = re.compile(r"(?:…|\.\.\.|。。。)\s*$")
 def needs_article_pages(s: Suggestion) -> bool:
     """Must the source read each article's page? Yes, unless the listing
     itself carries every full title and a time to the second."""
+    if s.article_pages is not None:
+        return s.article_pages
     return not s.found or not all(title and not _CUT.search(title) and date and _SECONDS.search(date)
                                   for title, date in s.found)
 
@@ -394,7 +440,9 @@ class Block:
         block: dict = {"name": self.name, "type": "web", "start": [start]}
         if s.listing != "html":
             block["listing"] = s.listing
-        for key in ("item", "title", "link", "date", "next_page", "page_url", "page_from", "page_param"):
+        if s.timezone:
+            block["timezone"] = s.timezone
+        for key in ("item", "title", "link", "date", "summary", "next_page", "page_url", "page_from", "page_param"):
             value = getattr(s, key)
             if value:
                 block[key] = value
@@ -464,11 +512,19 @@ def propose(http, url: str, category: str | None = None, name: str | None = None
     each named by its path in the menu and checked against the breadcrumb
     of one of its articles; when the page leads to none, the page itself
     as a listing. FetchError if `url` cannot be had."""
+    doc, base, text = _read(http, url)
+    watch = ScriptCalls(http)
+    try:
+        return _propose(http, url, doc, base, text, category, name, watch)
+    finally:
+        watch.close()
+
+
+def _propose(http, url, doc, base, text, category, name, watch) -> str:
     from . import discover
     from .http import FetchError
-    doc, base, text = _read(http, url)
     if category is not None:
-        return render([_block(http, *_listing(http, url, doc, base, text), category, name)])
+        return render([_block(http, *_listing(http, url, doc, base, text, watch), category, name)])
     entries = discover.menu_entries(doc, base)
     known = {e.url for e in entries}
     candidates = [e for e in entries if not e.section]
@@ -484,7 +540,7 @@ def propose(http, url: str, category: str | None = None, name: str | None = None
         except FetchError as exc:
             skipped.append(f"{label} ({entry.url}): {exc.reason}")
             return
-        start, s = _listing(http, entry.url, page_doc, page_base, page_text_)
+        start, s = _listing(http, entry.url, page_doc, page_base, page_text_, watch)
         if not s.item or len(s.found) < 3:
             skipped.append(f"{label} ({entry.url}): not a list of articles")
             return
@@ -495,7 +551,7 @@ def propose(http, url: str, category: str | None = None, name: str | None = None
         if not any(b.category.startswith("/".join(section.path) + "/") for b in blocks):
             consider(section)
     if not blocks:
-        return render([_block(http, *_listing(http, url, doc, base, text), None, name)],
+        return render([_block(http, *_listing(http, url, doc, base, text, watch), None, name)],
                       [f"feedpub suggest {url}: no category listing found in this page's menus; "
                        f"the page itself, read as a listing:"])
     names: dict[str, int] = {}
@@ -517,14 +573,22 @@ def _read(http, url: str):
     return doc, base, text
 
 
-def _listing(http, url: str, doc, base: str, text: str) -> tuple[str, Suggestion]:
+def _listing(http, url: str, doc, base: str, text: str, watch=None) -> tuple[str, Suggestion]:
     """How the page at `url` lists its articles: (the start URL, the
     suggestion). Its HTML first; else the data it carries for its script;
-    else a JSON endpoint its scripts name (the start URL is then the
-    endpoint's)."""
+    else a JSON endpoint its scripts name, or that `watch` (ScriptCalls)
+    sees them call (the start URL is then the endpoint's)."""
     from . import embedded, jsontext
     from .http import FetchError
     from .web import page_text
+    api = wordpress_api(doc, base)
+    if api is not None:
+        try:
+            found = suggest_wordpress(jsontext.loads(page_text(http.get(api))), base)
+        except (FetchError, ValueError):
+            found = None
+        if found is not None:
+            return api, found
     s = suggest(doc, base, text)
     if s.item and len(s.found) >= 3:
         return url, s
@@ -544,17 +608,62 @@ def _listing(http, url: str, doc, base: str, text: str) -> tuple[str, Suggestion
                 continue
     for endpoint in endpoints(scripts, base)[:8]:
         try:
-            data = jsontext.loads(page_text(http.get(endpoint)))
-        except (FetchError, ValueError):
+            found = _endpoint(endpoint, page_text(http.get(endpoint)), base, "")
+        except FetchError:
             continue
-        found = suggest_json(data, base)
         if found is not None:
-            found.page_param = page_param(endpoint)
-            found.notes.append(f"the page's script fills it from {endpoint}: that endpoint is read instead")
-            if found.page_param is None:
-                found.notes.append("the endpoint names no page number: only its first answer is read")
             return endpoint, found
+    if watch is not None and doc.xpath("//script"):
+        calls = watch(url)
+        if calls is None:
+            s.notes.append(f"if a script fills it, suggest can watch the requests the page makes: {browser.INSTALL}")
+        for endpoint, body in calls or ():
+            if urlsplit(endpoint).netloc == urlsplit(base).netloc:
+                found = _endpoint(endpoint, body.decode("utf-8", "replace"), base, " (seen in headless Chromium)")
+                if found is not None:
+                    return endpoint, found
     return url, s
+
+
+def _endpoint(endpoint: str, text: str, base: str, how: str) -> Suggestion | None:
+    """A listing read from the JSON answer of an endpoint a page's script calls."""
+    from . import jsontext
+    try:
+        found = suggest_json(jsontext.loads(text), base)
+    except ValueError:
+        return None
+    if found is not None:
+        found.page_param = page_param(endpoint)
+        found.notes.append(f"the page's script fills it from {endpoint}{how}: that endpoint is read instead")
+        if found.page_param is None:
+            found.notes.append("the endpoint names no page number: only its first answer is read")
+    return found
+
+
+class ScriptCalls:
+    """The requests a page's scripts make, watched in one headless Chromium
+    for a whole `suggest` (started on first need); None for each page
+    where the [browser] extra is not installed."""
+
+    def __init__(self, http):
+        self.http = http
+        self.missing = browser.available()
+        self._browser = None
+
+    def __call__(self, url: str) -> list[tuple[str, bytes]] | None:
+        from .http import FetchError
+        if self.missing is not None:
+            return None
+        if self._browser is None:
+            self._browser = browser.Browser(self.http)
+        try:
+            return self._browser.calls(url)
+        except FetchError:
+            return []
+
+    def close(self) -> None:
+        if self._browser is not None:
+            self._browser.close()
 
 
 def _block(http, url: str, s: Suggestion, category: str | None, name: str | None) -> Block:

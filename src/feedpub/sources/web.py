@@ -189,11 +189,13 @@ class WebGatherer:
                 f"(`feedpub try {self.settings.name}` fetches them once)")
 
     def gather(self, recall: Recall, *, should_stop=None, only=None, hold=None, settle: float = 0.0,
-               listing=None) -> Gathered:
+               listing=None, progress=None) -> Gathered:
         web, name = self.settings.web, self.settings.name
         recalled = recall(None)
         memory = {url: json.loads(text) for url, text in recalled.items()}
         with Http.for_source(web, self.site_link) as http, browser_for(web, http) as browser:
+            if progress is not None:
+                http.on_request = lambda: progress("fetched")
             http.remember_robots({url: (v["robots"], v["fetched"]) for url, v in memory.items() if "robots" in v})
             result = WebSource(self.settings, http, browser).gather(memory, should_stop=should_stop)
             fetched = http.requests
@@ -223,6 +225,19 @@ class WebGatherer:
 
     def memo(self, unit: Unit) -> str | None:
         return url_memo({"listing_date": unit.task})
+
+
+_MARKUP = re.compile(r"<[a-zA-Z/]|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+\d*);")
+
+
+def _as_text(value: str | None) -> str | None:
+    """A title from JSON as text: APIs often hand HTML (WordPress's
+    `title.rendered`: `&#8220;`, `<em>`), which must not be published as
+    entity names."""
+    if value is None or not _MARKUP.search(value):
+        return value
+    from lxml import html as lxml_html
+    return " ".join(lxml_html.fragment_fromstring(value, create_parent="div").text_content().split())
 
 
 @contextmanager
@@ -331,8 +346,8 @@ class WebSource:
 
             def get(item, f):
                 return None if f is None else self._narrowed(select.json_value(item, f.select), f, page.url)
-            return [Listed(get(i, w.title), get(i, w.link), get(i, w.date), get(i, w.source), get(i, w.summary))
-                    for i in items if isinstance(i, dict)], page.url
+            return [Listed(_as_text(get(i, w.title)), get(i, w.link), get(i, w.date), get(i, w.source),
+                           get(i, w.summary)) for i in items if isinstance(i, dict)], page.url
         doc, base = parse(page)
 
         def text(el, f):
@@ -393,7 +408,8 @@ class WebSource:
                 except Exception as exc:                     # a page that cannot be read: this start entry's
                     raise unreadable(url, exc) from None
             except FetchError as exc:
-                if not (n and numbered is not None and exc.status == 404):   # past the last numbered page
+                # Past the last numbered page: 404 (WordPress's REST API: 400).
+                if not (n and numbered is not None and exc.status in (400, 404)):
                     out.problems.append(Problem(self.settings.name, url, exc.reason))
                 break
             if page.status == 304:
