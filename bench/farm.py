@@ -1,6 +1,7 @@
 """A farm of loopback portals, and `feedpub build` over all of them (issue 26).
 
     .venv/bin/python bench/farm.py [--portals 50] [--delay 0.2] [--categories 2] [--articles 20]
+                                   [--max-connections N] [--run SECONDS]
 
 One process serves --portals portals, each on a port of its own (a host),
 asyncio, each answer after --delay seconds: per portal --categories
@@ -113,7 +114,7 @@ class Farm:
             writer.close()
 
 
-def configure(root: Path, farm: Farm, every: str | None = None) -> Path:
+def configure(root: Path, farm: Farm, every: str | None = None, max_connections: int | None = None) -> Path:
     schedule = f'every = "{every}"\njitter = "0s"\n' if every else ""
     sources = "".join(f"""
 [[sources]]
@@ -145,7 +146,7 @@ dir = "feeds"
 max_items = 50
 [store]
 url = "sqlite:///state/feedpub.db"
-""" + sources, encoding="utf-8")
+""" + (f"[web]\nmax_connections = {max_connections}\n" if max_connections else "") + sources, encoding="utf-8")
     return cfg
 
 
@@ -177,11 +178,12 @@ def _peak_kb(pid: int) -> int:
                     if line.startswith("VmHWM")).split()[1])
 
 
-def timed_run(root: Path, farm: Farm, seconds: float, every: str, limit: float) -> dict:
+def timed_run(root: Path, farm: Farm, seconds: float, every: str, limit: float,
+              max_connections: int | None = None) -> dict:
     """`feedpub run` on an empty store: its first gathers (until every page
     of the farm was asked for once: wall, CPU, requests), then `seconds`
     of steady polling (requests, CPU per request) and the peak memory."""
-    cfg = configure(root, farm, every)
+    cfg = configure(root, farm, every, max_connections)
     first = farm.portals * farm.categories * (1 + farm.articles)
     farm.reset()
     started = time.monotonic()
@@ -210,6 +212,7 @@ def main() -> None:
     ap.add_argument("--delay", type=float, default=0.2)
     ap.add_argument("--categories", type=int, default=2)
     ap.add_argument("--articles", type=int, default=20)
+    ap.add_argument("--max-connections", type=int, default=None, help="[web] max_connections (default: feedpub's)")
     ap.add_argument("--limit", type=float, default=600, help="seconds a build may take before it is cut")
     ap.add_argument("--run", type=float, default=0, help="also: `feedpub run` (every 20 s) on an empty store: its "
                                                          "first gathers, then this many seconds of polling "
@@ -222,7 +225,7 @@ def main() -> None:
           f"an answer; ideal first build {ideal:.1f} s ({per_host} requests a host, hosts side by side), "
           f"ideal second build {args.categories * args.delay:.1f} s")
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = configure(Path(tmp), farm)
+        cfg = configure(Path(tmp), farm, max_connections=args.max_connections)
         for label in ("first build", "second build, nothing new"):
             row = timed_build(cfg, farm, args.limit)
             base = ideal if label == "first build" else args.categories * args.delay
@@ -232,7 +235,7 @@ def main() -> None:
                   f" (one host: {row['per_host']})")
     if args.run:
         with tempfile.TemporaryDirectory() as tmp:
-            row = timed_run(Path(tmp), farm, args.run, "20s", args.limit)
+            row = timed_run(Path(tmp), farm, args.run, "20s", args.limit, args.max_connections)
         print(f"  feedpub run (every 20s), first gathers {row['first_wall']:.1f} s ({row['first_wall'] / ideal:.1f}x "
               f"ideal)  CPU {row['first_cpu']:.1f} s ({row['first_cpu'] / max(1, row['first_requests']) * 1000:.1f} ms "
               f"a request)  {row['first_requests']} requests")

@@ -99,3 +99,28 @@ def test_fold_is_exactly_nfkc_of_the_cleaned_text():
         reference = unicodedata.normalize("NFKC", text.strip_pinyin(text.drop_illegal(s)))
         assert text.fold(s) == "".join(reference.split()).casefold(), repr(s)
     assert text.fold("運價，同比增長５８％！") == "運價,同比增長58%!"
+
+
+def test_narrow_folds_exactly_the_full_width_ascii_and_the_ideographic_space():
+    import unicodedata
+
+    from feedpub.normalize.text import narrow
+    wide = "".join(chr(cp) for cp in [*range(0xFF01, 0xFF5F), 0x3000])
+    assert narrow(wide) == "".join(unicodedata.normalize("NFKC", c) for c in wide)
+    kept = "港口ｶﾞ①㎏"              # half-width katakana, circled digits, units: not full-width ASCII, kept
+    assert narrow(kept) == kept
+
+
+def test_json_feed_text_is_json_dumps_exactly():
+    """The JSON Feed writer's own indentation (strings by the C encoder)
+    is byte for byte json.dumps(ensure_ascii=False, indent=1)."""
+    import json
+
+    from feedpub.render.feeds import indented_json
+    hostile = ["", "\x00\x01\x1f\x7f", '"引號" \\ /', "\u2028\u2029", "𝕏🙂\U0010FFFF", "\u200f\u202e右到左",
+               "]]>&<>", "\ud800"]
+    value = {"version": "https://jsonfeed.org/version/1.1", "n": 0, "yes": True, "no": False, "none": None,
+             "empty": {}, "list": [], "items": [{"id": s, "tags": [s, s], "authors": [{"name": s}], "x": {}}
+                                                for s in hostile], "nested": [[[]], [{}], [1, -2, 3]]}
+    assert indented_json(value) == json.dumps(value, ensure_ascii=False, indent=1)
+    assert indented_json([]) == "[]" and indented_json({}) == "{}"

@@ -183,9 +183,6 @@ def _record(store: Store, runs: list[tuple[str, dict]], hosts: dict) -> None:
         log.error("could not record the run of %s: %s", ", ".join(name for name, _ in runs), exc)
 
 
-AHEAD = 32          # sources fetched side by side at most (each host still gets one request at a time)
-
-
 def _fetch_ahead(settings: Settings, store: Store, sources, *, full: bool, should_stop, progress) -> dict:
     """Start every remote source's fetching at once (each in a thread: they
     wait on the network, each host in turn, never across hosts), so a build
@@ -197,7 +194,9 @@ def _fetch_ahead(settings: Settings, store: Store, sources, *, full: bool, shoul
     if len(remote) < 2:
         return {}
     from concurrent.futures import ThreadPoolExecutor
-    pool = ThreadPoolExecutor(max_workers=min(AHEAD, len(remote)), thread_name_prefix="feedpub-fetch")
+    # As many sources side by side as requests may be in flight ([web] max_connections): each host still gets one at a time.
+    ahead = max((s.web.max_connections for s in remote if s.web is not None), default=1)
+    pool = ThreadPoolExecutor(max_workers=min(ahead, len(remote)), thread_name_prefix="feedpub-fetch")
     try:
         return {s.name: pool.submit(_fetch, settings, store, s, full, should_stop, progress) for s in remote}
     finally:

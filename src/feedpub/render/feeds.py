@@ -310,7 +310,31 @@ def json_feed(info: FeedInfo, entries: list[Entry], zone: tzinfo) -> bytes:
         item["language"] = info.language
         items.append(item)
     feed["items"] = items
-    return (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    return (indented_json(feed) + "\n").encode("utf-8")
+
+
+_STRING = json.encoder.encode_basestring          # C where the interpreter has it, as json's own encoder
+
+
+def indented_json(value, level: int = 0) -> str:
+    """Exactly `json.dumps(value, ensure_ascii=False, indent=1)` for the
+    types a JSON Feed holds (dict, list, str, int, bool, None), with its
+    strings escaped by the C encoder: with `indent`, json falls back to
+    its pure-Python encoder, and a cold build writes every item's text."""
+    if isinstance(value, str):
+        return _STRING(value)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        pad = "\n" + " " * (level + 1)
+        return "{" + ",".join(pad + _STRING(k) + ": " + indented_json(v, level + 1) for k, v in value.items()) \
+            + "\n" + " " * level + "}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        pad = "\n" + " " * (level + 1)
+        return "[" + ",".join(pad + indented_json(v, level + 1) for v in value) + "\n" + " " * level + "]"
+    return json.dumps(value)                   # numbers, true, false, null
 
 
 RENDERERS = {"rss": rss, "atom": atom, "json": json_feed}
