@@ -147,3 +147,42 @@ def test_the_fingerprint_walk_lists_what_the_scan_finds(site):
     (site.inbox / "link.txt").symlink_to(site.inbox / "a.txt")
     listed = {}
     assert unchanged.inputs(subject, listed) is None and listed == {}       # a link: the build scans itself
+
+
+# Front matter as files write it, and forms only YAML may decide.
+FRONTS = [
+    'title: "成都快遞業務量創歷史新高16.7% 第0號"\ndate: 2019-04-15T08:43:51+08:00\n'
+    'categories: ["物流資訊/行業新聞"]\nsource: 華東物流報',
+    "title: 港口: 吞吐量\ndate: 2020/6/1 22:46:13", "title: 'It''s here'", 'title: "say \\"hi\\""',
+    "title: a # comment", "title: a#b", "tags: [a, 'b c', \"d\", e f]", "tags: []", "tags: [a, ]", "tags: [a, [b]]",
+    "title:", "title: ", "title: |\n  block", "title: >\n  folded", "title: x\n  more", "- a\n- b", "title: &a x\nb: *a",
+    "title: \u3000全角空格開頭", "title: 結尾全角\u3000", "title: 不\u00a0換行", "title: 換\u2028行", "title: 換\x85行",
+    "title: 控\x07制", "title:\tx", "title: x\r\ndate: y\r", "title: x\rdate: y", "title: %x", "title: @x", "title: `x`",
+    "title: x\ntitle: y", "Title-2: x", "2title: x", "title: x:y", "title: x: y", "title: x:", "title: - x",
+    "title: ? x", "title: !tag x", "title: {a: b}", "title: ...", "title: ---", "title: \"\"", "title: ''",
+    "title: 'a\nb'", "title: \"a\n b\"", "title: 中文 英文 mixed  spaces  ",
+]
+
+
+@pytest.mark.parametrize("front", FRONTS)
+def test_plain_front_matter_is_yamls_reading_or_leaves_it_to_yaml(front):
+    """The plain reader of one-line fields answers only where its answer is
+    YAML's (BaseLoader: strings and lists of strings); else YAML decides."""
+    import yaml
+
+    from feedpub.sources.formats import plain_front_matter
+    plain = plain_front_matter(front)
+    if plain is None:
+        return
+    assert plain == yaml.load(front, Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader)), front
+
+
+def test_plain_front_matter_reads_the_usual_forms():
+    from feedpub.sources.formats import plain_front_matter
+    assert plain_front_matter(FRONTS[0]) == {"title": "成都快遞業務量創歷史新高16.7% 第0號",
+                                             "date": "2019-04-15T08:43:51+08:00",
+                                             "categories": ["物流資訊/行業新聞"], "source": "華東物流報"}
+    assert plain_front_matter("tags: [a, 'b c', \"d\", e f]") == {"tags": ["a", "b c", "d", "e f"]}
+    for yaml_only in ("title: |\n  block", "title: a # comment", "title: &a x\nb: *a", "title: 換\u2028行",
+                      'title: "say \\"hi\\""', "title: x: y", "tags: [a, [b]]"):
+        assert plain_front_matter(yaml_only) is None, yaml_only

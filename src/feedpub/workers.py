@@ -18,8 +18,9 @@ def cores() -> int:
 
 
 # Imported once by the forkserver: every worker it forks has the pipeline
-# loaded, and nothing else (see `pool`).
-PRELOAD = ["feedpub._forkserver_guard", "feedpub.build"]
+# loaded, and nothing else (see `pool`); pypinyin too (0.1 s of CPU and its
+# tables: a worker slugs the category levels it reads), loaded once, not per worker.
+PRELOAD = ["feedpub._forkserver_guard", "feedpub.build", "pypinyin"]
 
 
 def pool(workers: int) -> ProcessPoolExecutor:
