@@ -12,7 +12,6 @@ import json
 import re
 from typing import Any
 
-import yaml
 from lxml import html as lxml_html
 
 
@@ -193,6 +192,15 @@ def plain_front_matter(front: str) -> dict[str, Any] | None:
     return meta
 
 
+def _yaml_front_matter(front: str):
+    import yaml     # only for front matter the plain reader leaves to it: most files need none
+    try:
+        # BaseLoader keeps every scalar a string: dates stay as written.
+        return yaml.load(front, Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader)) or {}
+    except yaml.YAMLError as exc:
+        raise FormatError(f"front matter is not valid YAML: {str(exc).splitlines()[0]}") from None
+
+
 def parse_markdown(text: str) -> list[dict[str, Any]]:
     """Markdown with YAML front matter between '---' lines."""
     meta: dict[str, Any] = {}
@@ -203,13 +211,9 @@ def parse_markdown(text: str) -> list[dict[str, Any]]:
         if len(front) > MAX_FRONT_MATTER:
             raise FormatError(f"front matter is {len(front):,} characters, more than the {MAX_FRONT_MATTER:,} "
                               f"an article's fields need")
-        try:
-            # BaseLoader keeps every scalar a string: dates stay as written.
-            meta = plain_front_matter(front)
-            if meta is None:
-                meta = yaml.load(front, Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader)) or {}
-        except yaml.YAMLError as exc:
-            raise FormatError(f"front matter is not valid YAML: {str(exc).splitlines()[0]}") from None
+        meta = plain_front_matter(front)
+        if meta is None:
+            meta = _yaml_front_matter(front)
         if not isinstance(meta, dict):
             raise FormatError("front matter must be a mapping of fields")
         _refuse_aliases(meta)
