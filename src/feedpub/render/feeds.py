@@ -58,54 +58,33 @@ class Entry:
 
 
 class SharedEntries:
-    """feedgen entries built once and added to every feed they belong to.
-
-    An item is on its category's archive pages, its parents' and the
-    all-feed's; feedgen lets one FeedEntry be added to several generators.
-    Bounded (least recently used go first), so memory stays flat however big
-    the archive. One instance per regeneration: items do not change within it.
+    """Entries' bytes serialized once and spliced into every feed they
+    belong to (see `_spliced`). An item is on its category's archive pages,
+    its parents' and the all-feed's. Bounded (least recently used go
+    first), so memory stays flat however big the archive. One instance per
+    regeneration: items do not change within it.
     """
 
     def __init__(self, size: int = 4000):
         self.size = size
-        self._entries: OrderedDict = OrderedDict()
+        self._bytes: OrderedDict = OrderedDict()
 
-    def get(self, key, build) -> FeedEntry:
-        fe = self._entries.get(key)
-        if fe is None:
-            fe = self._entries[key] = build()
-            if len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+    def serialized(self, key, kind: str, namespaces: tuple, make) -> bytes:
+        """An entry's bytes in one format under one set of root namespaces."""
+        key = (key, kind, namespaces)
+        data = self._bytes.get(key)
+        if data is None:
+            data = self._bytes[key] = make()
+            if len(self._bytes) > self.size:
+                self._bytes.popitem(last=False)
         else:
-            self._entries.move_to_end(key)
-        return fe
-
-
-class _BuiltOnce(FeedEntry):
-    """A FeedEntry that builds its RSS item and Atom entry element once.
-
-    feedgen appends the element to the tree of the feed it is rendering, and
-    lxml moves an element that already has a parent: one element serves every
-    feed the item is in, in turn (each feed is serialized before the next one
-    is built), instead of being built again for each.
-    """
-
-    _rss = _atom = None
-
-    def rss_entry(self, extensions=True):
-        if self._rss is None:
-            self._rss = super().rss_entry(extensions)
-        return self._rss
-
-    def atom_entry(self, extensions=True):
-        if self._atom is None:
-            self._atom = super().atom_entry(extensions)
-        return self._atom
+            self._bytes.move_to_end(key)
+        return data
 
 
 def _entry(e: Entry, zone: tzinfo, full_text: bool, email: str | None = None) -> FeedEntry:
     it = e.item
-    fe = _BuiltOnce()
+    fe = FeedEntry()
     fe.register_extension("dc", DcEntryExtension, atom=False, rss=True)
     fe.id(it.id)
     fe.guid(it.id, permalink=it.id == e.link)
@@ -140,8 +119,9 @@ def _entry(e: Entry, zone: tzinfo, full_text: bool, email: str | None = None) ->
     return fe
 
 
-def _generator(info: FeedInfo, entries: list[Entry], zone: tzinfo,
-               shared: SharedEntries | None = None) -> FeedGenerator:
+def _generator(info: FeedInfo, entries: list[Entry], zone: tzinfo, with_entries: bool = True) -> FeedGenerator:
+    """The feed as feedgen makes it; without its entries (`with_entries`
+    False) for the spliced path, which adds their bytes itself."""
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
     fg.title(info.title)
@@ -162,18 +142,23 @@ def _generator(info: FeedInfo, entries: list[Entry], zone: tzinfo,
         fg.ttl(info.ttl)
     last = max((e.item.updated for e in entries), default=None)
     fg.lastBuildDate((last or datetime(1970, 1, 1, tzinfo=timezone.utc)).astimezone(zone))
-    for e in entries:
-        if shared is None:
-            fe = _entry(e, zone, info.full_text, info.email)
-        else:
-            fe = shared.get((e.item.id, e.link, e.categories, info.full_text),
-                            lambda e=e: _entry(e, zone, info.full_text, info.email))
-        fg.add_entry(fe, order="append")      # the dc extension is already on it
+    for e in entries if with_entries else ():
+        fg.add_entry(_entry(e, zone, info.full_text, info.email), order="append")   # the dc extension is on it
     return fg
 
 
-def _finish(root, kind: str, info: FeedInfo) -> bytes:
-    """Add what feedgen cannot write, and the stylesheet instruction; serialize.
+def _serialize(root, info: FeedInfo) -> bytes:
+    """The document's bytes, with the stylesheet instruction."""
+    tree = etree.ElementTree(root)
+    if info.stylesheet:
+        root.addprevious(etree.ProcessingInstruction("xml-stylesheet",
+                                                     f'type="text/xsl" href="{info.stylesheet}"'))
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _completed(root, kind: str, info: FeedInfo):
+    """Add what feedgen cannot write (the root element rebuilt when it needs
+    namespaces feedgen did not declare).
 
     RSS and Atom differ only in where the additions go (the channel, or the
     feed element after its links) and in RSS's syndication-module elements.
@@ -200,11 +185,7 @@ def _finish(root, kind: str, info: FeedInfo) -> bytes:
             additions.append(el)
     for offset, el in enumerate(additions):
         parent.insert(at + offset, el)
-    tree = etree.ElementTree(root)
-    if info.stylesheet:
-        root.addprevious(etree.ProcessingInstruction("xml-stylesheet",
-                                                     f'type="text/xsl" href="{info.stylesheet}"'))
-    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return root
 
 
 def _update_period(ttl: int) -> tuple[str, int]:
@@ -222,16 +203,76 @@ def _update_period(ttl: int) -> tuple[str, int]:
 # pretty-printing per feed.
 
 def _rss(fg: FeedGenerator, info: FeedInfo) -> bytes:
-    fg.link([{"href": info.home, "rel": "alternate", "type": "text/html"},
-             {"href": info.urls["rss"], "rel": "self", "type": "application/rss+xml"},
-             {"href": info.home, "rel": "alternate", "type": "text/html"}], replace=True)
-    return _finish(fg._create_rss()[0], "rss", info)
+    return _serialize(_tree(fg, "rss", info), info)
 
 
 def _atom(fg: FeedGenerator, info: FeedInfo) -> bytes:
+    return _serialize(_tree(fg, "atom", info), info)
+
+
+def _tree(fg: FeedGenerator, kind: str, info: FeedInfo):
+    """The finished document's root element, by feedgen."""
+    if kind == "rss":
+        fg.link([{"href": info.home, "rel": "alternate", "type": "text/html"},
+                 {"href": info.urls["rss"], "rel": "self", "type": "application/rss+xml"},
+                 {"href": info.home, "rel": "alternate", "type": "text/html"}], replace=True)
+        return _completed(fg._create_rss()[0], "rss", info)
     fg.link([{"href": info.home, "rel": "alternate", "type": "text/html"},
              {"href": info.urls["atom"], "rel": "self", "type": "application/atom+xml"}], replace=True)
-    return _finish(_in_atom_namespace(fg._create_atom()[0]), "atom", info)
+    return _completed(_in_atom_namespace(fg._create_atom()[0]), "atom", info)
+
+
+# -- each item serialized once, its bytes spliced into every feed holding it ----------------
+#
+# An item is in its category's feed, its parents', the all-feed and their
+# archive pages: serializing whole trees wrote it again in each. feedgen
+# still defines every byte: the feed is its document without entries, and
+# each entry is its element, serialized as the only child of an element
+# with the same namespaces at the same depth (so with the same indentation
+# and no namespace declarations of its own); the entries' bytes go where
+# feedgen would have put them, in order, each after the newline and
+# indentation pretty-printing puts before an element there.
+# tests/test_syndication.py holds the two paths to the same bytes.
+
+_CLOSE = {"rss": b"\n  </channel>", "atom": b"\n</feed>"}
+_BEFORE = {"rss": b"\n    ", "atom": b"\n  "}
+
+
+def _spliced(kind: str, fg: FeedGenerator, info: FeedInfo, entries: list[Entry], zone: tzinfo,
+             shared: SharedEntries) -> bytes:
+    root = _tree(fg, kind, info)                       # fg holds no entries: the feed around them
+    nsmap = root.nsmap
+    doc = _serialize(root, info)
+    if not entries:
+        return doc
+    at = doc.rindex(_CLOSE[kind])
+    parts = [doc[:at]]
+    for e in entries:
+        key = (e.item.id, e.link, e.categories, info.full_text, info.email)
+        parts.append(_BEFORE[kind])
+        parts.append(shared.serialized(key, kind, tuple(sorted(nsmap.items(), key=lambda kv: kv[0] or "")),
+                                       lambda e=e: _entry_bytes(e, kind, nsmap, zone, info)))
+    parts.append(doc[at:])
+    return b"".join(parts)
+
+
+def _entry_bytes(e: Entry, kind: str, nsmap: dict, zone: tzinfo, info: FeedInfo) -> bytes:
+    fe = _entry(e, zone, info.full_text, info.email)
+    if kind == "rss":
+        holder = etree.Element("rss", nsmap=nsmap)
+        etree.SubElement(holder, "channel").append(fe.rss_entry())
+        data = etree.tostring(holder, encoding="UTF-8", pretty_print=True)
+        start = data.index(b"<channel>") + len(b"<channel>") + len(_BEFORE["rss"])
+        return data[start:data.rindex(_CLOSE["rss"])]
+    holder = etree.Element(f"{{{ATOM_NS}}}feed", nsmap=nsmap)
+    element = fe.atom_entry()
+    for el in element.iter():
+        if isinstance(el.tag, str) and not el.tag.startswith("{"):
+            el.tag = f"{{{ATOM_NS}}}{el.tag}"
+    holder.append(element)
+    data = etree.tostring(holder, encoding="UTF-8", pretty_print=True)
+    start = data.index(b">") + 1 + len(_BEFORE["atom"])
+    return data[start:data.rindex(_CLOSE["atom"])]
 
 
 def _in_atom_namespace(feed):
@@ -253,18 +294,13 @@ def _in_atom_namespace(feed):
 
 
 def rss(info: FeedInfo, entries: list[Entry], zone: tzinfo) -> bytes:
+    """RSS as feedgen writes the whole tree: what the spliced path must equal."""
     return _rss(_generator(info, entries, zone), info)
 
 
 def atom(info: FeedInfo, entries: list[Entry], zone: tzinfo) -> bytes:
+    """Atom as feedgen writes the whole tree: what the spliced path must equal."""
     return _atom(_generator(info, entries, zone), info)
-
-
-def rss_and_atom(info: FeedInfo, entries: list[Entry], zone: tzinfo,
-                 shared: SharedEntries | None = None) -> dict[str, bytes]:
-    """Both XML formats from one FeedGenerator: the entries are set up once."""
-    fg = _generator(info, entries, zone, shared)
-    return {"rss": _rss(fg, info), "atom": _atom(fg, info)}
 
 
 def _rfc3339(dt: datetime, zone: tzinfo) -> str:
@@ -369,13 +405,15 @@ def render_capped(formats, info: FeedInfo, entries: list[Entry], zone: tzinfo, m
 
 def _render(formats, info: FeedInfo, entries: list[Entry], zone: tzinfo,
             shared: SharedEntries | None = None) -> dict[str, bytes]:
+    """`shared`: entries' bytes kept across the feeds of one regeneration
+    (the items must not change within it); else for this feed only."""
     out = {}
     if "rss" in formats or "atom" in formats:
-        fg = _generator(info, entries, zone, shared)
-        if "rss" in formats:
-            out["rss"] = _rss(fg, info)
-        if "atom" in formats:
-            out["atom"] = _atom(fg, info)
+        fg = _generator(info, entries, zone, with_entries=False)
+        shared = shared or SharedEntries(len(entries) + 1)
+        for kind in ("rss", "atom"):
+            if kind in formats:
+                out[kind] = _spliced(kind, fg, info, entries, zone, shared)
     if "json" in formats:
         out["json"] = json_feed(info, entries, zone)
     return out
