@@ -11,6 +11,7 @@ import email.utils
 import hashlib
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -116,3 +117,17 @@ def serve(site: Site):
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return httpd
+
+
+@contextmanager
+def served(*builders):
+    """A Site made by `builders` (each given the site), served on 127.0.0.1
+    for the with-block: (site, its base URL)."""
+    site = Site()
+    for build in builders:
+        build(site)
+    httpd = serve(site)
+    try:
+        yield site, f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()

@@ -29,12 +29,8 @@ def run(*args):
 
 @pytest.fixture
 def portal(tmp_path):
-    site = sitesrv.Site()
-    homesite.home_site(site)
-    homesite.ad_site(site)
-    httpd = sitesrv.serve(site)
-    yield site, f"http://127.0.0.1:{httpd.server_address[1]}", tmp_path
-    httpd.shutdown()
+    with sitesrv.served(homesite.home_site, homesite.ad_site) as (site, base):
+        yield site, base, tmp_path
 
 
 def bare_config(tmp_path, base: str) -> str:
@@ -184,11 +180,8 @@ def test_check_lists_the_categories_a_web_source_names(portal):
 @pytest.fixture
 def shaped(tmp_path):
     import shapes
-    site = sitesrv.Site()
-    shapes.shapes_site(site)
-    httpd = sitesrv.serve(site)
-    yield site, f"http://127.0.0.1:{httpd.server_address[1]}", tmp_path
-    httpd.shutdown()
+    with sitesrv.served(shapes.shapes_site) as (site, base):
+        yield site, base, tmp_path
 
 
 def test_every_listing_shape_from_the_home_page(shaped):

@@ -18,11 +18,8 @@ from test_one_command import bare_config, published, run, without_delay
 
 @pytest.fixture
 def scripted(tmp_path):
-    site = sitesrv.Site()
-    scriptsite.script_site(site)
-    httpd = sitesrv.serve(site)
-    yield site, f"http://127.0.0.1:{httpd.server_address[1]}", tmp_path
-    httpd.shutdown()
+    with sitesrv.served(scriptsite.script_site) as (site, base):
+        yield site, base, tmp_path
 
 
 def test_wordpress_api_and_a_script_filled_listing_from_the_home_page(scripted):
