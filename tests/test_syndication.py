@@ -384,3 +384,17 @@ def test_an_archive_page_deleted_by_hand_is_restored(site):
     assert {p: p.read_bytes() for p in site.out.rglob("archive/*.xml")} == pages   # byte for byte
     ids, _ = walk(site, "rss.xml")
     assert len(set(ids)) == 23                                                  # the walk is whole again
+
+
+def test_websub_pings_every_feed_of_a_first_build_with_many_categories(site, hub):
+    """Past PARALLEL_CHANNELS categories, worker processes render the
+    current feeds: the feeds they changed are still pinged, every one."""
+    from feedpub.regenerate import PARALLEL_CHANNELS
+    with_hub(site, hub.url)
+    for n in range(PARALLEL_CHANNELS + 5):
+        site.write(f"c{n}.txt", dump(f"首頁 > 欄目{n}", f"第{n}欄的新聞", "2020/6/1 10:00:00", "來處"))
+    run_build(site)
+    feeds = sorted("https://news.example.com/feeds/" + p.relative_to(site.out).as_posix()
+                   for p in site.out.rglob("*") if p.name in ("rss.xml", "atom.xml", "feed.json"))
+    assert len(feeds) == 3 * (PARALLEL_CHANNELS + 6)                  # every category's, and the all-feed's
+    assert sorted(hub.pings) == feeds

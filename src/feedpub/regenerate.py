@@ -37,6 +37,8 @@ CONFIG_FINGERPRINT = "render_config"
 SHARED_ITEMS = 4000
 # Pages (archive or article) to write: below this many, worker processes cost more than they save.
 PARALLEL_PAGES = 100
+# Channels (current feeds, category page, OPML: ~15 ms each) to render: below this many, the same.
+PARALLEL_CHANNELS = 40
 # Pages (or archive pages) one worker task renders at most: what it hands back stays small.
 RUN = 2000
 
@@ -150,8 +152,7 @@ class _Run:
             self._spread("_article_pages", self.store.page_pks() if todo.article_pages is None
                          else list(todo.article_pages))
             self._write_archives(todo.archive_pages)
-            for ch in todo.channels:
-                self._channel(ch)
+            self._spread("_channels", list(todo.channels), PARALLEL_CHANNELS)
             self._index(list(todo.index))
             if self.settings.output.stylesheet:
                 self.put("feed.xsl", stylesheet.xsl())
@@ -167,7 +168,7 @@ class _Run:
                 item, self._chain(first) if first else [], site_title=self.settings.site.title,
                 lang=self.settings.site.language, zone=self.zone, url_of=self.url_of))
 
-    def _spread(self, step: str, work: list) -> None:
+    def _spread(self, step: str, work: list, least: int | None = None) -> None:
         """Do `step` (a method of this class taking a list) over `work`.
 
         When there is much of it (a first build: every article page, every
@@ -181,7 +182,8 @@ class _Run:
         was one run per core). A worker that dies has its run done here.
         """
         workers = cores()
-        if workers < 2 or len(work) < PARALLEL_PAGES or not self.store.shareable:
+        least = PARALLEL_PAGES if least is None else least          # items below which it is done here
+        if workers < 2 or len(work) < least or not self.store.shareable:
             getattr(self, step)(work)
             return
         count = max(workers, -(-len(work) // RUN))
@@ -193,7 +195,7 @@ class _Run:
                                         step, run, os.getpid()) for run in runs)
             for run in runs:
                 try:
-                    pending, written, unchanged = futures.popleft().result()
+                    pending, written, unchanged, changed_feeds = futures.popleft().result()
                 except BrokenProcessPool:        # a worker died (killed, out of memory): do its part here
                     failed.append(run)
                     continue
@@ -204,6 +206,7 @@ class _Run:
                 self.result.written += written
                 self.progress.advance("written", written)
                 self.result.unchanged += unchanged
+                self.result.changed_feeds += changed_feeds
         if error is not None:
             raise error
         for run in failed:
@@ -249,6 +252,10 @@ class _Run:
             language=s.site.language, author=s.site.author or s.site.title, copyright=s.site.copyright,
             icon=s.site.icon, logo=s.site.logo, ttl=self._ttl(), hubs=s.websub.hubs, stylesheet=xsl,
             archive=archive, archive_links=links or {}, full_text=s.output.full_text, email=s.site.email)
+
+    def _channels(self, chans: list[Channel]) -> None:
+        for ch in chans:
+            self._channel(ch)
 
     def _channel(self, ch: Channel) -> None:
         s = self.settings
@@ -433,6 +440,6 @@ def _worker(settings: Settings, chans: list[Channel], url: str, authority: str, 
         run._use_channels(chans)
         with publish.Batch(run.out, limit=sys.maxsize, owner=owner) as run.batch:
             getattr(run, step)(work)
-            return run.batch.hand_over(), run.result.written, run.result.unchanged
+            return run.batch.hand_over(), run.result.written, run.result.unchanged, run.result.changed_feeds
     finally:
         store.close()
