@@ -33,7 +33,7 @@ def timed_build(src: Path, work: Path) -> tuple[float, float]:
     out = subprocess.run([sys.executable, "-c", PEAK, sys.executable, "-m", "feedpub", "build", "--config",
                           str(work / "feedpub.toml")], cwd=work, env=dict(_env(), PYTHONPATH=str(src)),
                          check=True, capture_output=True, text=True)
-    seconds, kb = out.stdout.split()
+    seconds, kb, _cpu = out.stdout.split()
     return float(seconds), int(kb) / 1024
 
 

@@ -6,7 +6,8 @@ For each size M the seeded corpus (bench/gen_corpus.py: 50 two-level Chinese
 categories, ~1.6 KB articles, newest 50 per feed, full text) is built by
 feedpub (RSS + Atom + JSON) and, when `hugo` is installed (apt-get install
 hugo), by Hugo with an RSS-only configuration written here, alternating the
-two round by round. Figures are medians with min-max; peak RSS is the
+two round by round. Figures are medians with min-max; CPU is the median of
+user + system time of the command and every process it started; peak RSS is the
 process's own. Ratios are against Hugo's full build in the same run. Results
 go to stdout and to bench/RESULTS.md.
 
@@ -49,7 +50,8 @@ PEAK = ("import ctypes, os, resource, subprocess, sys, time\n"
         "        os.wait()\n"
         "    except ChildProcessError:\n"
         "        break\n"
-        "print(seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+        "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(seconds, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)\n")
 
 HUGO_CONFIG = """baseURL = "https://news.example.com/"
 languageCode = "zh-CN"
@@ -100,12 +102,12 @@ def _env() -> dict:
     return env
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
-    """(seconds, peak RSS in MB) of one command."""
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float, float]:
+    """(seconds, peak RSS in MB, CPU seconds of it and every process it started) of one command."""
     out = subprocess.run([PY, "-c", PEAK, *cmd], cwd=cwd, capture_output=True, text=True, check=True,
                          env=_env())
-    seconds, kb = out.stdout.split()
-    return float(seconds), int(kb) / 1024
+    seconds, kb, cpu = out.stdout.split()
+    return float(seconds), int(kb) / 1024, float(cpu)
 
 
 def gen(out: Path, m: int, fmt: str) -> None:
@@ -133,12 +135,12 @@ def feedpub_round(work: Path, fmt: str, n: int) -> dict:
                               "--rounds", "5"] + (["--watch"] if mode == "watch" else []), cwd=work,
                              capture_output=True, text=True, check=True, env=_env())
         ticks = json.loads(out.stdout)
-        result[f"{mode}_one"] = (ticks["one_median"], ticks["peak_mb"])
-        result[f"{mode}_quiet"] = (ticks["quiet_median"], ticks["peak_mb"])
+        result[f"{mode}_one"] = (ticks["one_median"], ticks["peak_mb"], None)      # inside one process: no CPU apart
+        result[f"{mode}_quiet"] = (ticks["quiet_median"], ticks["peak_mb"], None)
     return result
 
 
-def hugo_round(site: Path) -> tuple[float, float]:
+def hugo_round(site: Path) -> tuple[float, float, float]:
     shutil.rmtree(site / "public", ignore_errors=True)
     return timed(["hugo", "--quiet", "-s", str(site), "-d", str(site / "public")], site)
 
@@ -161,8 +163,8 @@ def main() -> int:
     lines = [f"command: {' '.join(['bench/run.py'] + sys.argv[1:])}",
              "hugo: " + (subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout.strip()
                          if hugo else "not installed (apt-get install hugo): absolute figures only")]
-    header = (f"{'M':>7} {'scenario':<24}{'feedpub s (min-max)':>24}{'peak MB':>9}"
-              f"{'Hugo s':>10}{'Hugo MB':>9}{'ratio':>8}")
+    header = (f"{'M':>7} {'scenario':<24}{'feedpub s (min-max)':>24}{'CPU s':>8}{'peak MB':>9}"
+              f"{'Hugo s':>10}{'Hugo CPU':>9}{'Hugo MB':>9}{'ratio':>8}")
     lines += ["", header, "-" * len(header)]
     print("\n".join(lines), flush=True)
     for m in sizes:
@@ -199,20 +201,24 @@ def main() -> int:
                         shutil.rmtree(where / d, ignore_errors=True)
                     results[key].append(timed([PY, "-m", "feedpub", "build", "--config",
                                                str(where / "feedpub.toml")], where))
-            h = statistics.median(t for t, _ in hugo_times) if hugo_times else None
-            hm = max(mb for _, mb in hugo_times) if hugo_times else None
-            cold_med = statistics.median(t for t, _ in results["cold"])
+            h = statistics.median(t for t, _, _ in hugo_times) if hugo_times else None
+            hm = max(mb for _, mb, _ in hugo_times) if hugo_times else None
+            hc = statistics.median(c for _, _, c in hugo_times) if hugo_times else None
+            cold_med = statistics.median(t for t, _, _ in results["cold"])
             for key, label in (("cold", "cold full build"), ("one", "one new article"), ("quiet", "nothing new"),
                                ("scan_one", "tick: one new (scan)"), ("scan_quiet", "tick: nothing new (scan)"),
                                ("watch_one", "tick: one new (watch)"), ("watch_quiet", "tick: nothing new (watch)"),
                                ("text", "cold, text dumps"), ("pages", "cold, own article pages")):
-                secs = [t for t, _ in results[key]]
-                peak = max(mb for _, mb in results[key])
+                secs = [t for t, _, _ in results[key]]
+                peak = max(mb for _, mb, _ in results[key])
+                cpus = [c for _, _, c in results[key] if c is not None]
+                cpu = f"{statistics.median(cpus):8.2f}" if cpus else "       -"
                 ratio = f"{statistics.median(secs) / h:7.2f}x" if h else "      -"
                 if key in ("text", "pages"):
                     ratio = f"{statistics.median(secs) / cold_med:6.2f}xmd"
-                row = (f"{m:>7} {label:<24}{fmt_stats(secs):>24}{peak:>9.0f}"
-                       f"{(f'{h:10.2f}' if h else '         -')}{(f'{hm:9.0f}' if hm else '        -')}{ratio:>8}")
+                row = (f"{m:>7} {label:<24}{fmt_stats(secs):>24}{cpu}{peak:>9.0f}"
+                       f"{(f'{h:10.2f}' if h else '         -')}{(f'{hc:9.2f}' if hc else '        -')}"
+                       f"{(f'{hm:9.0f}' if hm else '        -')}{ratio:>8}")
                 print(row, flush=True)
                 lines.append(row)
     if not args.no_results and not args.quick:
