@@ -133,3 +133,89 @@ def test_another_gathers_changes_in_flight_are_not_a_dead_runs(site):
         assert dead.written == 0 and dead.unchanged > 0 and _pending(site) == ""   # everything rendered
     finally:
         store.close()
+
+
+def test_no_change_is_left_waiting_however_gathers_interleave():
+    """Many gathers handing over at once, regenerations quick: when all have
+    returned, every change was rendered by someone, none left waiting (a
+    regeneration that stops must do so in the same turn of the lock as its
+    last look for work)."""
+    regens = Regenerations()
+    rendered: list[str] = []
+    guard = threading.Lock()
+
+    def render(todo, in_flight):
+        with guard:
+            rendered.extend(todo.tokens)
+        return None
+
+    def gathers(n: int) -> None:
+        for i in range(400):
+            token = f"{n}-{i}"
+            regens.begin(token)
+            regens.hand_over(token, changes({f"c{i % 7}"}, {i}, token), render)
+
+    import sys
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)                      # threads switch as often as the interpreter lets them
+    try:
+        threads = [threading.Thread(target=gathers, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        sys.setswitchinterval(switch)
+    assert sorted(rendered) == sorted(f"{n}-{i}" for n in range(8) for i in range(400))
+
+
+class _PausingLock:
+    """A lock that, the first time `thread` lets it go after `armed` is
+    set, runs `between()` right then: another gather's turn, in the
+    narrowest window there is."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.thread = None
+        self.armed = False
+        self.between = None
+
+    def acquire(self, blocking=True, timeout=-1):
+        return self._lock.acquire(blocking, timeout)
+
+    def release(self):
+        self._lock.release()
+        if self.armed and threading.current_thread() is self.thread:
+            self.armed = False
+            self.between()
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def test_a_gather_handing_over_as_a_regeneration_stops_is_never_stranded():
+    """The regeneration's last look for work and its stopping are one turn
+    of the lock: a gather that hands over right after that look runs a
+    regeneration of its own instead of leaving its change waiting."""
+    regens = Regenerations()
+    lock = _PausingLock()
+    regens._mutex, regens._idle = lock, threading.Condition(lock)
+    rendered: list[str] = []
+    late: list = []
+
+    def render(todo, in_flight):
+        rendered.extend(todo.tokens)
+        lock.armed = True                          # the next time the renderer lets go of the lock …
+        return None
+
+    def other_gather():                            # … another gather hands its change over
+        t = threading.Thread(target=lambda: late.append(regens.hand_over("late", changes({"y"}, token="late"),
+                                                                         render)))
+        t.start()
+        t.join(10)
+
+    lock.thread, lock.between = threading.current_thread(), other_gather
+    regens.hand_over("first", changes({"x"}, token="first"), render)
+    assert "late" in rendered, "the late gather's change was left waiting"

@@ -68,18 +68,25 @@ class Regenerations:
                 return []
             self._running = True
         results = []
-        try:
-            while True:
-                with self._mutex:
-                    todo, self._waiting = self._waiting, None
-                    if todo is None or self._closed:
-                        return results
-                    in_flight = frozenset(self._in_flight)
-                results.append(render(todo, in_flight))
-        finally:
+        while True:
             with self._mutex:
-                self._running = False
-                self._idle.notify_all()
+                todo, self._waiting = self._waiting, None
+                if todo is None or self._closed:
+                    # Done, in the same turn of the lock as the last look: a
+                    # gather handing over from here on runs its own.
+                    self._stopped_running()
+                    return results
+                in_flight = frozenset(self._in_flight)
+            try:
+                results.append(render(todo, in_flight))
+            except BaseException:
+                with self._mutex:
+                    self._stopped_running()
+                raise
+
+    def _stopped_running(self) -> None:
+        self._running = False
+        self._idle.notify_all()
 
     @property
     def closed(self) -> bool:
