@@ -232,7 +232,7 @@ def _tree(fg: FeedGenerator, kind: str, info: FeedInfo):
 # and no namespace declarations of its own); the entries' bytes go where
 # feedgen would have put them, in order, each after the newline and
 # indentation pretty-printing puts before an element there.
-# tests/test_syndication.py holds the two paths to the same bytes.
+# tests/test_spliced_feeds.py holds the two paths to the same bytes.
 
 _CLOSE = {"rss": b"\n  </channel>", "atom": b"\n</feed>"}
 _BEFORE = {"rss": b"\n    ", "atom": b"\n  "}
@@ -247,11 +247,11 @@ def _spliced(kind: str, fg: FeedGenerator, info: FeedInfo, entries: list[Entry],
         return doc
     at = doc.rindex(_CLOSE[kind])
     parts = [doc[:at]]
+    namespaces = tuple(sorted(nsmap.items(), key=lambda kv: kv[0] or ""))
     for e in entries:
         key = (e.item.id, e.link, e.categories, info.full_text, info.email)
         parts.append(_BEFORE[kind])
-        parts.append(shared.serialized(key, kind, tuple(sorted(nsmap.items(), key=lambda kv: kv[0] or "")),
-                                       lambda e=e: _entry_bytes(e, kind, nsmap, zone, info)))
+        parts.append(shared.serialized(key, kind, namespaces, lambda e=e: _entry_bytes(e, kind, nsmap, zone, info)))
     parts.append(doc[at:])
     return b"".join(parts)
 
@@ -265,11 +265,7 @@ def _entry_bytes(e: Entry, kind: str, nsmap: dict, zone: tzinfo, info: FeedInfo)
         start = data.index(b"<channel>") + len(b"<channel>") + len(_BEFORE["rss"])
         return data[start:data.rindex(_CLOSE["rss"])]
     holder = etree.Element(f"{{{ATOM_NS}}}feed", nsmap=nsmap)
-    element = fe.atom_entry()
-    for el in element.iter():
-        if isinstance(el.tag, str) and not el.tag.startswith("{"):
-            el.tag = f"{{{ATOM_NS}}}{el.tag}"
-    holder.append(element)
+    holder.append(_into_atom_namespace(fe.atom_entry()))
     data = etree.tostring(holder, encoding="UTF-8", pretty_print=True)
     start = data.index(b">") + 1 + len(_BEFORE["atom"])
     return data[start:data.rindex(_CLOSE["atom"])]
@@ -285,12 +281,16 @@ def _in_atom_namespace(feed):
                          attrib={k: v for k, v in feed.attrib.items() if k != "xmlns"})
     root.extend(list(feed))
     for child in root:
-        if isinstance(child.tag, str) and child.tag.startswith("{"):
-            continue              # a shared entry, moved into the namespace by an earlier feed
-        for el in child.iter():
-            if isinstance(el.tag, str) and not el.tag.startswith("{"):
-                el.tag = f"{{{ATOM_NS}}}{el.tag}"
+        _into_atom_namespace(child)
     return root
+
+
+def _into_atom_namespace(element):
+    """An element of feedgen's Atom tree and all below it, named in the Atom namespace."""
+    for el in element.iter():
+        if isinstance(el.tag, str) and not el.tag.startswith("{"):
+            el.tag = f"{{{ATOM_NS}}}{el.tag}"
+    return element
 
 
 def rss(info: FeedInfo, entries: list[Entry], zone: tzinfo) -> bytes:

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from .select import text_of
+
 _NAV = ("//nav | //*[contains(concat(' ', normalize-space(@class), ' '), ' nav') or "
         "contains(@class, 'menu') or contains(@id, 'nav') or contains(@id, 'menu')]")
 _FOOTER = re.compile(r"foot|copyright|bottom", re.I)
@@ -33,10 +35,6 @@ class Entry:
     more: bool = False                    # found by a "more" link of a box, not in a menu
 
 
-def _text(el) -> str:
-    return " ".join((el.text_content() or "").split())
-
-
 def _own_label(li) -> tuple[str | None, str | None]:
     """The label of a menu item and its link, from the item itself (not
     from the list nested in it): its first link, button or text element."""
@@ -48,7 +46,7 @@ def _own_label(li) -> tuple[str | None, str | None]:
         if child.tag != "a" and child.find(".//ul") is not None:
             continue                                      # a wrapper of the nested list
         anchor = child if child.tag == "a" else child.find(".//a")
-        label = _text(child)
+        label = text_of(child)
         if label:
             return label, anchor.get("href") if anchor is not None else None
     text = (li.text or "").strip()
@@ -116,7 +114,7 @@ def menu_entries(doc, base: str) -> list[Entry]:
                 _walk([c for c in ul if c.tag == "li"], (), base, out)
         else:                                             # a bar of links, no lists
             for a in nav.iter("a"):
-                url, label = _usable(a.get("href"), base), _text(a)
+                url, label = _usable(a.get("href"), base), text_of(a)
                 if url and label:
                     out.append(Entry((label,), url))
     seen, unique = set(), []
@@ -132,7 +130,7 @@ def more_links(doc, base: str) -> list[Entry]:
     its box's heading."""
     out = []
     for a in doc.iter("a"):
-        if not _MORE.match(_text(a)) and "more" not in (a.get("class") or "").lower().split():
+        if not _MORE.match(text_of(a)) and "more" not in (a.get("class") or "").lower().split():
             continue
         url = _usable(a.get("href"), base)
         heading = _heading(a)
@@ -148,7 +146,7 @@ def _heading(a) -> str | None:
         if el is None:
             return None
         for h in el.iter("h1", "h2", "h3", "h4", "strong"):
-            text = _text(h)
+            text = text_of(h)
             if text and not _MORE.match(text) and len(text) <= 20:
                 return text
         el = el.getparent()

@@ -75,7 +75,8 @@ def compile_selector(text: str) -> tuple[Alternative, ...]:
     return tuple(alts)
 
 
-def _text(el) -> str:
+def text_of(el) -> str:
+    """An element's visible text, whitespace folded."""
     return " ".join(el.text_content().split())
 
 
@@ -94,7 +95,7 @@ def value(root, selector: str | None) -> str | None:
         return None
     for alt in compile_selector(selector):
         for el in alt.compiled(root):
-            v = el.get(alt.attr) if alt.attr else _text(el)
+            v = el.get(alt.attr) if alt.attr else text_of(el)
             if v is not None and v.strip():
                 return v.strip()
     return None

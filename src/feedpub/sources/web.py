@@ -237,7 +237,7 @@ def _as_text(value: str | None) -> str | None:
     if value is None or not _MARKUP.search(value):
         return value
     from lxml import html as lxml_html
-    return " ".join(lxml_html.fragment_fromstring(value, create_parent="div").text_content().split())
+    return select.text_of(lxml_html.fragment_fromstring(value, create_parent="div"))
 
 
 @contextmanager
