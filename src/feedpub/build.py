@@ -203,12 +203,13 @@ def _fetch_ahead(settings: Settings, store: Store, sources, *, full: bool, shoul
         pool.shutdown(wait=False)          # the threads end with their fetch; the futures hold the results
 
 
-def _fetch(settings: Settings, store: Store, source_settings, full: bool, should_stop, progress):
-    """One source's gather (what it finds, nothing stored): see `gather`."""
+def _fetch(settings: Settings, store: Store, source_settings, full: bool, should_stop, progress, **where):
+    """One source's gather (what it finds, nothing stored): (the source, its
+    Gathered). `where`: a folder's only/hold/settle/listing (see `gather`)."""
     name = source_settings.name
     source = source_type(source_settings.type)(source_settings, settings.site.link)
     return source, source.gather((lambda keys=None: {}) if full else (lambda keys=None: store.memory(name, keys)),
-                                 should_stop=should_stop, progress=progress.advance)
+                                 should_stop=should_stop, progress=progress.advance, **where)
 
 
 TOPICS = "topics_config"     # meta: the [[feeds]] the stored articles were filed by
@@ -250,10 +251,8 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
     if fetched is not None:
         source, found = fetched.result()
     else:
-        source = source_type(source_settings.type)(source_settings, settings.site.link)
-        found = source.gather((lambda keys=None: {}) if full else (lambda keys=None: store.memory(name, keys)),
-                              should_stop=should_stop, only=only, hold=hold, settle=settle, listing=listing,
-                              progress=summary.progress.advance)
+        source, found = _fetch(settings, store, source_settings, full, should_stop, summary.progress,
+                               only=only, hold=hold, settle=settle, listing=listing)
     del listing                             # a walk of every file: not kept while they are read
     summary.files_read += found.fetched
     summary.files_skipped += found.skipped

@@ -165,25 +165,21 @@ class _Ticker:
 
     def __init__(self):
         import threading
-        import time
+
+        from .report import Progress
         self._clock = time.monotonic
-        self._started = self._clock()
-        self._counts = {"fetched": 0, "read": 0, "stored": 0, "written": 0}
-        self._lock = threading.Lock()
+        self._progress = Progress(self._clock())
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._tick, name="feedpub-progress", daemon=True)
         self._thread.start()
 
     def advance(self, kind: str, n: int = 1, total: int | None = None) -> None:
-        with self._lock:                   # sources fetched side by side report from their threads
-            self._counts[kind] += n
+        self._progress.advance(kind, n, total)
 
     def _tick(self) -> None:
         while not self._done.wait(self.EVERY):
-            c = self._counts
-            pages = f"{c['fetched']} page(s) fetched, " if c["fetched"] else ""
-            print(f"feedpub: {self._clock() - self._started:.0f}s: {pages}{c['read']} file(s) or page(s) read, "
-                  f"{c['stored']} article(s) stored, {c['written']} file(s) written", file=sys.stderr, flush=True)
+            print(f"feedpub: {self._clock() - self._progress.started:.0f}s: {self._progress.line()}",
+                  file=sys.stderr, flush=True)
 
     def close(self) -> None:
         self._done.set()

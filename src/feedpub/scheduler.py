@@ -35,6 +35,7 @@ from . import publish
 from .build import build, open_store
 from .coalesce import Regenerations
 from .config import Settings, Source
+from .report import Progress
 from .store import StoreError
 from .websub import Pinger
 from .workers import pid_alive
@@ -74,8 +75,9 @@ class Publisher:
         self.started = _utcnow().replace(microsecond=0)
         # Gathers run side by side; regenerations one at a time, the changes of
         # gathers that end meanwhile merged into the next (`coalesce`). Folders
-        # (and the heartbeat) have threads of their own, so a source stuck on a slow server never delays a watched folder; remote
-        # sources share a pool sized by what may be in flight at once
+        # (and the heartbeat) have threads of their own, so a source stuck on a
+        # slow server never delays a watched folder; remote sources share a
+        # pool sized by what may be in flight at once
         # (`remote_threads`): hundreds of sites are not hundreds of threads
         # contending for the interpreter while they wait on the same limit.
         folders = sum(s.type == "folder" for s in settings.sources)
@@ -107,7 +109,7 @@ class Publisher:
         self._rendered = False          # a tick has regenerated (quiet ticks may skip it from then on)
         self._status_at = 0.0           # when status.json was last written
         self._record_lock = threading.Lock()
-        self._gathering: dict[str, _Progress] = {}   # source name -> what its running tick has done so far
+        self._gathering: dict[str, Progress] = {}   # source name -> what its running tick has done so far
         self.progress_every = PROGRESS_EVERY
 
     # -- life cycle --------------------------------------------------------
@@ -362,7 +364,7 @@ class Publisher:
         summary = None
         changed = self._take_changes(name)
         held, _ = self._held(name)
-        self._gathering[name] = progress = _Progress(started)
+        self._gathering[name] = progress = Progress(started)
         try:
             # Files named by events were closed by their writers or renamed into
             # place: read at once. A whole scan may meet files written while no
@@ -506,27 +508,6 @@ class Publisher:
         return 0
 
 
-class _Progress:
-    """What a running gather has done so far (build's `progress`)."""
-
-    def __init__(self, started: float):
-        self.started = started
-        self.found = 0
-        self.counts = {"fetched": 0, "read": 0, "stored": 0, "written": 0}
-
-    def advance(self, kind: str, n: int = 1, total: int | None = None) -> None:
-        self.counts[kind] += n
-        if total is not None and kind == "read":
-            self.found += total
-
-    def line(self) -> str:
-        c = self.counts
-        of = f" of {self.found}" if self.found else ""
-        fetched = f"{c['fetched']} page(s) fetched, " if c["fetched"] else ""
-        return (f"{fetched}{c['read']}{of} file(s) or page(s) read, {c['stored']} article(s) stored, "
-                f"{c['written']} file(s) written")
-
-
 # -- the policy, as arithmetic on values ---------------------------------------
 
 def remote_threads(sources) -> int:
@@ -537,6 +518,7 @@ def remote_threads(sources) -> int:
     sql = sum(s.type == "sql" for s in sources)
     limit = 2 * web[0].web.max_connections if web else 0
     return max(1, min(len(web), limit) + sql)
+
 
 def dead_peers(pids: list[int], me: int, alive) -> list[int]:
     """The publishers of this host, other than this one, that are gone."""
