@@ -31,7 +31,7 @@ _SPACE = re.compile(r"\s+")
 # character. Mapping them first gives the same NFKC result, and leaves typical
 # Chinese text already normalized, which NFKC then only checks (6x faster).
 _WIDE = {chr(cp): unicodedata.normalize("NFKC", chr(cp)) for cp in [*range(0xFF01, 0xFF5F), 0x3000]}
-_WIDE_TABLE = str.maketrans(_WIDE)       # one C pass, not a regex callback per character
+_WIDE_CHAR = re.compile("[\uff01-\uff5e\u3000]")
 
 
 # CommonMark + tables, raw HTML kept (nh3 decides what of it stays).
@@ -51,6 +51,10 @@ ALLOWED_ATTRS = {
     "th": {"colspan", "rowspan"}, "time": {"datetime"}, "q": {"cite"}, "blockquote": {"cite"},
     "abbr": {"title"},
 }
+
+# Built once: nh3.clean turns its sets into ammonia's on every call (a third of its time on an article).
+_CLEANER = nh3.Cleaner(tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRS, url_schemes={"http", "https", "mailto"},
+                       link_rel="noopener noreferrer", strip_comments=True)
 
 
 def strip_pinyin(s: str) -> str:
@@ -81,10 +85,7 @@ def text_to_html(text: str) -> str:
 def sanitize_html(markup: str) -> str:
     """Untrusted HTML -> safe HTML with pinyin and controls removed."""
     markup = strip_pinyin(drop_illegal(unicodedata.normalize("NFC", markup)))
-    safe = nh3.clean(markup, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRS,
-                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer",
-                     strip_comments=True)
-    return safe.strip()
+    return _CLEANER.clean(markup).strip()
 
 
 def body_html(body: str | None, fmt: str, base: str | None = None) -> str:
@@ -128,11 +129,17 @@ def fold(s: str | None) -> str:
     """Comparison key: what differs only in width, case, whitespace or pinyin is equal."""
     if not s:
         return ""
-    s = strip_pinyin(drop_illegal(s)).translate(_WIDE_TABLE)
+    s = narrow(strip_pinyin(drop_illegal(s)))
     s = unicodedata.normalize("NFKC", s)
     return "".join(s.split()).casefold()
 
 
 def narrow(s: str) -> str:
-    """Full-width ASCII and the ideographic space as their ASCII selves, nothing else folded."""
-    return s.translate(_WIDE_TABLE)
+    """Full-width ASCII and the ideographic space as their ASCII selves, nothing else folded.
+
+    One `replace` per distinct wide character found: Chinese prose has its
+    full-width commas every few words, and `str.translate` looks every
+    character of a non-ASCII string up in its table (5x slower on an article)."""
+    for wide in set(_WIDE_CHAR.findall(s)):
+        s = s.replace(wide, _WIDE[wide])
+    return s
