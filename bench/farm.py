@@ -8,7 +8,8 @@ asyncio, each answer after --delay seconds: per portal --categories
 listings of --articles article pages, with ETag and Last-Modified (304 to
 a conditional request). The configuration has one `web` source per portal
 (`delay = "0s"`, `robots = false`). Prints, for a first `feedpub build`
-and a second one with nothing new: wall time, CPU time of the build, the
+and a second one with nothing new: wall time, CPU time of the build (and
+of the farm, which serves from this process on the same cores), the
 requests the farm answered and the most in flight at once (all portals,
 and on one portal); and the ideal for comparison, measured by nothing but
 arithmetic on the same farm: every host's requests one after another, the
@@ -153,6 +154,7 @@ url = "sqlite:///state/feedpub.db"
 def timed_build(cfg: Path, farm: Farm, limit: float) -> dict:
     farm.reset()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    serving = resource.getrusage(resource.RUSAGE_SELF)      # the farm is this process: its CPU shares the cores
     started = time.perf_counter()
     try:
         r = subprocess.run([PYTHON, "-m", "feedpub", "build", "-q", "--config", str(cfg)], capture_output=True,
@@ -164,7 +166,10 @@ def timed_build(cfg: Path, farm: Farm, limit: float) -> dict:
     _reap()                                 # its parsing and rendering workers count too
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"done": done, "wall": wall, "cpu": cpu, "requests": farm.requests, "not_modified": farm.not_modified,
+    served = resource.getrusage(resource.RUSAGE_SELF)
+    farm_cpu = (served.ru_utime - serving.ru_utime) + (served.ru_stime - serving.ru_stime)
+    return {"done": done, "wall": wall, "cpu": cpu, "farm_cpu": farm_cpu, "requests": farm.requests,
+            "not_modified": farm.not_modified,
             "in_flight": farm.most_in_flight, "per_host": farm.most_per_port}
 
 
@@ -249,6 +254,7 @@ def main() -> None:
             base = ideal if label == "first build" else args.categories * args.delay
             print(f"  {label:28s} {'' if row['done'] else '(cut) '}{row['wall']:7.1f} s  ({row['wall'] / base:5.1f}x ideal)"
                   f"  CPU {row['cpu']:6.1f} s ({row['cpu'] / max(1, row['requests']) * 1000:5.1f} ms a request)"
+                  f"  the farm's own CPU {row['farm_cpu']:5.1f} s"
                   f"  {row['requests']} requests, {row['not_modified']} 304  in flight at most {row['in_flight']}"
                   f" (one host: {row['per_host']})")
     if args.run:
