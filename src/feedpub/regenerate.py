@@ -85,6 +85,9 @@ class _Run:
         self._own: set[int] | None = None
         self.batch: publish.Batch | None = None
         self.progress = Unwatched()
+        # An item is in its category's current feed, its parents' and the all-feed's:
+        # its entry serialized once per format for all of them (items do not change within a run).
+        self._shares = {v: render_feeds.SharedEntries(SHARED_ITEMS) for v in (None, *self.variants)}
 
     def counts(self) -> dict:
         """Items per category (None: all), read once per regeneration."""
@@ -269,7 +272,7 @@ class _Run:
                 links["prev-archive"] = {f: self.url_of(ch.archive(f, closed, variant)) for f in ARCHIVE_FORMATS}
             info = self._info(ch, links=links, variant=variant)
             for fmt, data in render_feeds.render_capped(self.formats, info, self._in(entries, variant), self.zone,
-                                                        s.output.max_bytes).items():
+                                                        s.output.max_bytes, shared=self._shares[variant]).items():
                 if self.put(ch.file(fmt, variant), data):
                     self.result.changed_feeds.append(self.url_of(ch.file(fmt, variant)))
         if ch.category_pk is not None:
