@@ -253,8 +253,10 @@ def test_a_long_gather_under_run_logs_how_far_it_is(portal, caplog):
     caplog.set_level(logging.INFO, logger="feedpub.run")
     p.start()
     try:
+        # The first lines may come before the first page is in (a loaded machine): a later one has pages.
         line = wait_for(lambda: next((r.getMessage() for r in caplog.records
-                                      if "still gathering" in r.getMessage()), None), timeout=30)
+                                      if "still gathering" in r.getMessage() and "page(s) fetched" in r.getMessage()),
+                                     None), timeout=30)
         assert line.startswith("port: still gathering (") and "page(s) fetched" in line, line
         assert not p.last                                    # said while the gather runs, not after
     finally:

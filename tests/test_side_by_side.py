@@ -59,6 +59,15 @@ def configure(root, bases: list[str], more: str = "", folders: list[str] | None 
     return config.load(cfg)
 
 
+@pytest.fixture(autouse=True, params=["threads", "processes"])
+def fetching(request, monkeypatch):
+    """Every test twice: sources fetched by threads of the build, and (as from
+    PROCESS_FETCH_MIN web sources on) gathered by worker processes."""
+    if request.param == "processes":
+        monkeypatch.setattr("feedpub.build.PROCESS_FETCH_MIN", 2)
+    return request.param
+
+
 @pytest.fixture
 def hosts():
     sites, servers = [], []
@@ -165,3 +174,74 @@ def test_status_and_metrics_show_what_was_asked_of_each_host(hosts, tmp_path):
         assert by_host[host]["not_modified"] == 1 and by_host[host]["network_seconds"] > 0
         assert samples[("feedpub_host_requests_total", host)] == 6
         assert samples[("feedpub_host_not_modified_total", host)] == 1
+
+
+def test_sources_are_grouped_for_the_workers_by_the_hosts_they_start_on():
+    """One group per worker at most, each host's sources in one group (one
+    process asks that host, so per_host holds), sizes balanced, the
+    configured order kept within a group. A pure function."""
+    from types import SimpleNamespace as NS
+
+    from feedpub.fetch_workers import groups
+
+    def source(name, *urls):
+        return NS(name=name, web=NS(start=[NS(url=u) for u in urls]))
+    sources = [source("a", "http://one.example/x/"), source("b", "http://two.example/"),
+               source("c", "http://ONE.example/y/", "http://three.example/"), source("d", "http://four.example/"),
+               source("e", "http://three.example/z/"), source("f", "http://five.example/")]
+    made = groups(sources, 2)
+    names = [[s.name for s in g] for g in made]
+    assert sorted(n for g in names for n in g) == list("abcdef")
+    assert any({"a", "c", "e"} <= set(g) for g in names)           # one.example and three.example: one group
+    assert all(g == sorted(g) for g in names)
+    assert sorted(len(g) for g in names) == [3, 3]
+    assert [[s.name for s in g] for g in groups(sources, 8)] and len(groups(sources, 8)) == 4   # 4 host clusters
+    assert groups(sources[:1], 2) == [sources[:1]]
+
+
+def test_a_fetching_worker_that_dies_costs_nothing_its_sources_are_gathered_here():
+    """Real worker processes: one group's worker dies before sending
+    anything (killed, out of memory); its sources are gathered by the
+    fallback in this process, the other group's come from its worker."""
+    from types import SimpleNamespace as NS
+
+    import fetchtasks
+    from feedpub.fetch_workers import spread
+
+    sources = [NS(name=f"s{n}", web=NS(start=[NS(url=f"http://h{n}.example/")])) for n in range(4)]
+    progress = fetchtasks.Counted()
+    ahead = spread(sources, fetchtasks.first_group_dies, ("payload",), workers=2, limit=8, progress=progress,
+                   fallback=lambda s: ("here", s.name))
+    try:
+        got = {name: future.result(timeout=60) for name, future in ahead.items()}
+    finally:
+        ahead.close()
+    dead = {s.name for s in sources} - {name for name, value in got.items() if value[0] is None}
+    assert dead and all(got[name] == ("here", name) for name in dead)
+    assert all(value == (None, ("payload", name)) for name, value in got.items() if name not in dead)
+    assert progress.fetched == 4 - len(dead)                     # the worker's pages were counted
+
+
+def test_worker_processes_gather_only_when_enough_sources_read_every_page():
+    """Workers for a first build (or --full) of PROCESS_FETCH_MIN web sources
+    or more, then for all the web sources at once (one process per host);
+    never for a quiet re-gather of known sources, nor for browser-rendered
+    or SQL sources. A pure decision, on what the store remembers."""
+    from types import SimpleNamespace as NS
+
+    from feedpub.build import PROCESS_FETCH_MIN, _worth_workers
+
+    class Remembers:
+        def __init__(self, names):
+            self.names = set(names)
+
+        def remembering(self):
+            return self.names
+    web = [NS(name=f"w{n}", type="web", web=NS(render="http")) for n in range(PROCESS_FETCH_MIN + 3)]
+    others = [NS(name="b", type="web", web=NS(render="browser")), NS(name="q", type="sql", web=None)]
+    sources = web + others
+    assert _worth_workers(Remembers([]), sources, full=False) == web
+    assert _worth_workers(Remembers(["w0", "w1", "w2"]), sources, full=False) == web          # 8 new: all web
+    assert _worth_workers(Remembers(["w0", "w1", "w2", "w3"]), sources, full=False) == []     # 7 new
+    assert _worth_workers(Remembers([s.name for s in web]), sources, full=True) == web        # --full reads all
+    assert _worth_workers(Remembers([]), web[:PROCESS_FETCH_MIN - 1] + others, full=False) == []

@@ -14,7 +14,8 @@ import traceback
 import uuid
 from collections import Counter, defaultdict, deque
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Iterator
 
@@ -29,7 +30,8 @@ from .regenerate import Unwatched, regenerate
 from .report import build_line
 from .sources import SourceError, source_type
 from .store import Store, StoreError, id_authority, is_busy
-from .workers import cores, pool as worker_pool
+from .fetch_workers import Ahead, sendable, spread
+from .workers import cores, die_with_parent, pool as worker_pool
 
 log = logging.getLogger("feedpub")
 
@@ -100,12 +102,14 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
     own_store = store is None
     store = store or open_store(settings)
     summary = Summary()
+    ahead: dict = {}
     try:
         summary.progress = progress or Unwatched()
         chosen = list(settings.sources if sources is None else sources)
         if regenerations is not None:
             regenerations.begin(summary.token)
-        ahead = _fetch_ahead(settings, store, chosen, full=full, should_stop=should_stop, progress=summary.progress)
+        ahead = _fetch_ahead(settings, store, chosen, full=full, should_stop=should_stop, progress=summary.progress,
+                             now=now)
         runs: list[tuple[str, dict]] = []           # with `record`: each source's run, kept in one transaction
         troubled = store.sources_with_problems()    # whose last gather left problems to replace
         for source in chosen:
@@ -168,6 +172,8 @@ def build(settings: Settings, *, now: datetime | None = None, full: bool = False
         raise StoreError(f"the store {store.safe_url} failed: {exc.__class__.__name__}: "
                          f"{getattr(exc, 'orig', None) or exc}") from None
     finally:
+        if isinstance(ahead, Ahead):
+            ahead.close()                    # fetching workers still at work when the build ended early
         if regenerations is not None:
             regenerations.end(summary.token)
         if own_store:
@@ -183,24 +189,87 @@ def _record(store: Store, runs: list[tuple[str, dict]], hosts: dict) -> None:
         log.error("could not record the run of %s: %s", ", ".join(name for name, _ in runs), exc)
 
 
-def _fetch_ahead(settings: Settings, store: Store, sources, *, full: bool, should_stop, progress) -> dict:
+PROCESS_FETCH_MIN = 8     # web sources: from this many on, a build gathers them in worker processes
+
+
+def _fetch_ahead(settings: Settings, store: Store, sources, *, full: bool, should_stop, progress,
+                 now: datetime) -> dict:
     """Start every remote source's fetching at once (each in a thread: they
     wait on the network, each host in turn, never across hosts), so a build
     over hundreds of sites is bound by the network, not by one site after
-    another. Storing stays in `gather`, one source after another in the
-    configured order: the same items, ids and bytes as fetching one by one.
-    {source name: future of its Gathered}."""
+    another; many web sources are gathered by worker processes, on every
+    core (fetch_workers). Storing stays in `gather`, one source after
+    another in the configured order: the same items, ids and bytes as
+    fetching one by one. {source name: future of (source, its Gathered)}."""
     remote = [s for s in sources if not source_type(s.type).local]
     if len(remote) < 2:
         return {}
-    from concurrent.futures import ThreadPoolExecutor
     # As many sources side by side as requests may be in flight ([web] max_connections): each host still gets one at a time.
-    ahead = max((s.web.max_connections for s in remote if s.web is not None), default=1)
-    pool = ThreadPoolExecutor(max_workers=min(ahead, len(remote)), thread_name_prefix="feedpub-fetch")
+    limit = max((s.web.max_connections for s in remote if s.web is not None), default=1)
+    ahead: dict = {}
+    spreading = _worth_workers(store, remote, full) if cores() >= 2 and store.shareable and should_stop is None else []
+    if spreading:
+        ahead = spread(spreading, _gather_group, (settings, store.url, store.id_authority, full, now),
+                       workers=cores(), limit=limit, progress=progress,
+                       fallback=lambda s: _fetch(settings, store, s, full, None, progress))
+        remote = [s for s in remote if s.name not in ahead]
+    if not remote:
+        return ahead
+    pool = ThreadPoolExecutor(max_workers=min(limit, len(remote)), thread_name_prefix="feedpub-fetch")
     try:
-        return {s.name: pool.submit(_fetch, settings, store, s, full, should_stop, progress) for s in remote}
+        ahead.update({s.name: pool.submit(_fetch, settings, store, s, full, should_stop, progress) for s in remote})
+        return ahead
     finally:
         pool.shutdown(wait=False)          # the threads end with their fetch; the futures hold the results
+
+
+def _worth_workers(store: Store, remote, full: bool) -> list:
+    """The web sources to gather in worker processes: all of them (so each
+    host is still asked by one process, and requests in flight stay within
+    max_connections), when at least PROCESS_FETCH_MIN will read every
+    article page (never gathered before, or --full); else none: starting
+    the workers costs more than a quiet re-gather (a 304 per listing) saves."""
+    web = [s for s in remote if s.type == "web" and s.web is not None and s.web.render == "http"]
+    if len(web) < PROCESS_FETCH_MIN:
+        return []
+    known = set() if full else store.remembering()
+    return web if sum(s.name not in known for s in web) >= PROCESS_FETCH_MIN else []
+
+
+def _gather_group(settings: Settings, url: str, authority: str, full: bool, now: datetime, group: int,
+                  names: list[str], share: int, results, owner: int) -> None:
+    """In a worker process (fetch_workers.spread): fetch these sources side
+    by side (at most `share` requests in flight), read and normalize what
+    each found, and send each back as soon as it is done."""
+    die_with_parent(owner)
+    chosen = {s.name: s for s in settings.sources}
+
+    class Sent:
+        def advance(self, kind: str, n: int = 1, total: int | None = None) -> None:
+            if kind == "fetched":
+                results.put(("fetched", n))
+
+    def one(name: str) -> None:
+        s = chosen[name]
+        s = replace(s, web=replace(s.web, max_connections=share))
+        try:
+            source, found = _fetch(settings, store, s, full, None, Sent())
+            found.read = [_read_unit(settings, now, source, unit) for unit in found.units]
+            found.units = []
+            learned = {level for read in found.read for art in read.articles for path in art.categories
+                       for level in path.key.split("/")}
+            results.put(("done", group, name, (found, {level: slug(level) for level in learned})))
+        except BaseException as exc:
+            results.put(("failed", group, name, sendable(exc)))
+    store = Store(url, id_authority=authority)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(share, len(names))), thread_name_prefix="feedpub-fetch") as pool:
+            list(pool.map(one, names))
+    finally:
+        store.close()
+        results.put(("end", group))
+        results.close()
+        results.join_thread()             # everything sent before this process ends
 
 
 def _fetch(settings: Settings, store: Store, source_settings, full: bool, should_stop, progress, **where):
@@ -250,6 +319,9 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
     name = source_settings.name
     if fetched is not None:
         source, found = fetched.result()
+        if source is None:                   # gathered, read and normalized by a fetching worker
+            found, slugs = found
+            learn_slugs(slugs)
     else:
         source, found = _fetch(settings, store, source_settings, full, should_stop, summary.progress,
                                only=only, hold=hold, settle=settle, listing=listing)
@@ -257,9 +329,10 @@ def gather(settings: Settings, store: Store, source_settings, *, now: datetime, 
     summary.files_read += found.fetched
     summary.files_skipped += found.skipped
     summary.deferred.extend(found.deferred)
-    summary.progress.advance("read", 0, total=len(found.units))
-    stale = store.problem_locations(name) if found.units else set()
-    reads = _read_units(settings, now, source, found.units)
+    units = len(found.units) if found.read is None else len(found.read)
+    summary.progress.advance("read", 0, total=units)
+    stale = store.problem_locations(name) if units else set()
+    reads = _read_units(settings, now, source, found.units) if found.read is None else (r for r in found.read)
     stopped = unstored = False
     try:
         batch: list[_Read] = []

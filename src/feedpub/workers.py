@@ -46,6 +46,11 @@ def warm() -> None:
     forkserver.ensure_running()
 
 
+def context():
+    """The multiprocessing context of feedpub's workers (forked from the forkserver, see `pool`)."""
+    return _forkserver()
+
+
 def _forkserver():
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)

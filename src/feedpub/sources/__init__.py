@@ -45,6 +45,7 @@ class Gathered:
     skipped: int = 0                         # files unchanged since they were read
     deferred: list[str] = field(default_factory=list)       # files still being written, left for later
     hosts: dict[str, tuple[int, int, float]] = field(default_factory=dict)   # host -> requests, 304s, network s
+    read: list | None = None                 # its units read and normalized already (by a worker process)
 
 
 # What a source remembered: all of it (None), or what it holds for these keys.

@@ -66,6 +66,12 @@ class SourceState:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(sa.select(web_hosts).order_by(web_hosts.c.host))]
 
+    def remembering(self) -> set[str]:
+        """The sources that remember something of an earlier gather."""
+        c = source_memory.c
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(c.source).distinct()).scalars())
+
     def sources_with_problems(self) -> set[str]:
         """The sources whose last gather left problems of its own (replaced by the next)."""
         c = problems.c
