@@ -256,9 +256,7 @@ def _gather_group(settings: Settings, url: str, authority: str, full: bool, now:
             source, found = _fetch(settings, store, s, full, None, Sent())
             found.read = [_read_unit(settings, now, source, unit) for unit in found.units]
             found.units = []
-            learned = {level for read in found.read for art in read.articles for path in art.categories
-                       for level in path.key.split("/")}
-            results.put(("done", group, name, (found, {level: slug(level) for level in learned})))
+            results.put(("done", group, name, (found, _level_slugs(found.read))))
         except BaseException as exc:
             results.put(("failed", group, name, sendable(exc)))
     store = Store(url, id_authority=authority)
@@ -467,9 +465,15 @@ def _read_chunk(settings: Settings, now: datetime, source_settings, units: list)
     """In a worker: the reads, and the slugs of their category levels (see identity.learn_slugs)."""
     source = source_type(source_settings.type)(source_settings, settings.site.link)
     reads = [_read_unit(settings, now, source, unit) for unit in units]
+    return reads, _level_slugs(reads)
+
+
+def _level_slugs(reads: list[_Read]) -> dict[str, str]:
+    """The slug of every category level of these reads' articles, worked out
+    where they were read (a worker), for the storing process to learn."""
     levels = {level for read in reads for art in read.articles for path in art.categories
               for level in path.key.split("/")}
-    return reads, {level: slug(level) for level in levels}
+    return {level: slug(level) for level in levels}
 
 
 def _read_unit(settings: Settings, now: datetime, source, unit) -> _Read:
