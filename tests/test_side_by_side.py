@@ -245,3 +245,16 @@ def test_worker_processes_gather_only_when_enough_sources_read_every_page():
     assert _worth_workers(Remembers(["w0", "w1", "w2", "w3"]), sources, full=False) == []     # 7 new
     assert _worth_workers(Remembers([s.name for s in web]), sources, full=True) == web        # --full reads all
     assert _worth_workers(Remembers([]), web[:PROCESS_FETCH_MIN - 1] + others, full=False) == []
+
+
+def test_a_site_that_fails_costs_its_source_only(hosts, tmp_path):
+    """A portal whose listing is gone (404) is a problem of its source,
+    named; the other sites publish all their articles, gathered by threads
+    or by worker processes alike."""
+    sites = [portal(n) for n in range(3)]
+    sites[1].pages["/news/"] = sitesrv.Resource(b"gone", "text/plain", status=404)
+    summary = build(configure(tmp_path, hosts(*sites)), now=NOW)
+    assert [p.source for p in summary.problems] == ["site1"] and "HTTP 404" in summary.problems[0].reason
+    assert summary.articles["new"] == 8
+    feed = (tmp_path / "feeds" / "rss.xml").read_text(encoding="utf-8")
+    assert "第0站第3篇" in feed and "第2站第3篇" in feed and "第1站" not in feed
