@@ -243,23 +243,19 @@ def _gather_group(settings: Settings, url: str, authority: str, full: bool, now:
     each found, and send each back as soon as it is done."""
     die_with_parent(owner)
     chosen = {s.name: s for s in settings.sources}
-
-    class Sent:
-        def advance(self, kind: str, n: int = 1, total: int | None = None) -> None:
-            if kind == "fetched":
-                results.put(("fetched", n))
+    store = Store(url, id_authority=authority)
+    progress = _Sent(results)
 
     def one(name: str) -> None:
         s = chosen[name]
-        s = replace(s, web=replace(s.web, max_connections=share))
         try:
-            source, found = _fetch(settings, store, s, full, None, Sent())
+            source, found = _fetch(settings, store, replace(s, web=replace(s.web, max_connections=share)), full,
+                                   None, progress)
             found.read = [_read_unit(settings, now, source, unit) for unit in found.units]
             found.units = []
             results.put(("done", group, name, (found, _level_slugs(found.read))))
         except BaseException as exc:
             results.put(("failed", group, name, sendable(exc)))
-    store = Store(url, id_authority=authority)
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(share, len(names))), thread_name_prefix="feedpub-fetch") as pool:
             list(pool.map(one, names))
@@ -268,6 +264,17 @@ def _gather_group(settings: Settings, url: str, authority: str, full: bool, now:
         results.put(("end", group))
         results.close()
         results.join_thread()             # everything sent before this process ends
+
+
+class _Sent:
+    """A fetching worker's progress: each page fetched, told to the build's process."""
+
+    def __init__(self, results):
+        self.results = results
+
+    def advance(self, kind: str, n: int = 1, total: int | None = None) -> None:
+        if kind == "fetched":
+            self.results.put(("fetched", n))
 
 
 def _fetch(settings: Settings, store: Store, source_settings, full: bool, should_stop, progress, **where):
