@@ -258,3 +258,38 @@ def test_a_site_that_fails_costs_its_source_only(hosts, tmp_path):
     assert summary.articles["new"] == 8
     feed = (tmp_path / "feeds" / "rss.xml").read_text(encoding="utf-8")
     assert "第0站第3篇" in feed and "第2站第3篇" in feed and "第1站" not in feed
+
+
+def test_ctrl_c_stops_a_build_at_once_and_the_next_build_publishes_what_was_stored(hosts, tmp_path, fetching):
+    """Ctrl-C in a build over slow sites: one line, no traceback, exit 130,
+    without waiting for the sites still being fetched; the next build
+    publishes every article once (what was stored stays, nothing twice).
+    Eight sites make the `feedpub build` process gather them in worker
+    processes (its PROCESS_FETCH_MIN), two in threads."""
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import wait_for
+    count = 8 if fetching == "processes" else 2
+    sites = [portal(n, articles=12) for n in range(count)]
+    for site in sites:
+        for k in range(12):
+            site.pages[f"/news/{k}.html"].delay = 0.3
+    settings = configure(tmp_path, hosts(*sites))
+    proc = subprocess.Popen([sys.executable, "-m", "feedpub", "build", "--config", str(settings.path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    wait_for(lambda: all(len(site.arrivals) >= 3 for site in sites), timeout=30)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted: what was stored is published by the next build" in err and "Traceback" not in err, err
+    assert sum(len(site.arrivals) for site in sites) < count * 13        # it did not fetch on to the end
+    again = subprocess.run([sys.executable, "-m", "feedpub", "build", "--config", str(settings.path)],
+                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert again.returncode == 0, again.stderr
+    import feedparser
+    items = {(e.id, e.title) for path in [tmp_path / "feeds" / "rss.xml", *(tmp_path / "feeds" / "archive").glob("*.rss.xml")]
+             for e in feedparser.parse(str(path)).entries}                  # the all-feed and its archive pages
+    assert sorted(title for _, title in items) == \
+        sorted(f"第{n}站第{k}篇：港口吞吐量穩步回升" for n in range(count) for k in range(12))   # each once, one id

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 
@@ -121,11 +122,21 @@ def _build(settings: config.Settings, args) -> int:
     display = None if args.quiet else _Display() if sys.stderr.isatty() else _Ticker()
     unchanged.forget(args.subject)       # until this build has ended cleanly
     listed, args.listed = args.listed, None   # build lets each folder's listing go once it is gathered
+    interrupted = False
     try:
         summary = build(settings, full=args.full, record=True, progress=display, listed=listed)
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
         if display is not None:
             display.close()
+    if interrupted:
+        # Ctrl-C: each stored batch is its own transaction and marked for
+        # publishing, so the next build publishes it. Fetching threads still
+        # on their sites are not waited for (worker processes die with this one).
+        print("feedpub: interrupted: what was stored is published by the next build", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(130)
     if settings.websub.hubs and summary.changed_feeds:
         from .websub import ping
         ping(settings.websub.hubs, summary.changed_feeds)
