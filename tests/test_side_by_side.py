@@ -293,3 +293,23 @@ def test_ctrl_c_stops_a_build_at_once_and_the_next_build_publishes_what_was_stor
              for e in feedparser.parse(str(path)).entries}                  # the all-feed and its archive pages
     assert sorted(title for _, title in items) == \
         sorted(f"第{n}站第{k}篇：港口吞吐量穩步回升" for n in range(count) for k in range(12))   # each once, one id
+
+
+def test_a_fetching_workers_exception_arrives_whole_or_as_its_text():
+    """What a source raised in a worker goes through the pipe as itself
+    (its type decides how the build reports it), or, if it cannot be
+    pickled, as a RuntimeError saying the same."""
+    import threading
+
+    from feedpub.fetch_workers import sendable
+    from feedpub.sources import SourceError
+
+    plain = SourceError("no listing page could be fetched")
+    assert sendable(plain) is plain
+
+    class Holding(Exception):
+        def __init__(self, lock):
+            super().__init__("held")
+            self.lock = lock
+    sent = sendable(Holding(threading.Lock()))
+    assert isinstance(sent, RuntimeError) and str(sent) == "Holding: held"
