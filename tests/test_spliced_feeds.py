@@ -5,6 +5,7 @@ and hostile items, every optional field, current feeds and archive pages."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -112,10 +113,11 @@ def test_a_shared_entry_is_told_apart_by_its_link_categories_and_text():
 
 
 def test_an_entry_built_without_feedgen_is_feedgens_element_for_any_item():
-    """The fast path builds each entry's element itself: for seeded random
-    items over every field and text a scraper can bring (escapes, astral
-    characters, RTL marks, empty fields, links equal to ids, dates in zones
-    with odd offsets and DST, any year a store accepts) it is feedgen's,
+    """The fast path builds each entry's element itself, and writes its
+    bytes without the element: for seeded random items over every field and
+    text a scraper can bring (escapes, astral characters, RTL marks, empty
+    fields, links equal to ids, dates in zones with odd offsets and DST, any
+    year a store accepts) the element is feedgen's and the text libxml2's,
     byte for byte, in both formats, with and without full text or an email."""
     import random
     rnd = random.Random(24)
@@ -125,6 +127,8 @@ def test_an_entry_built_without_feedgen_is_feedgens_element_for_any_item():
         return "".join(rnd.choice(alphabet) for _ in range(rnd.randint(lo, hi)))
 
     zones = [ZONE, timezone.utc, tz.gettz("America/New_York"), tz.gettz("Asia/Kathmandu"), timezone(timedelta(hours=-9, minutes=-30))]
+    namespaces = {kind: etree.fromstring(getattr(feeds, kind)(INFOS["archive page"], items(1), ZONE)).nsmap
+                  for kind in ("rss", "atom")}
     for n in range(1500):
         published = datetime(rnd.choice([1970, 1999, 2000, 2020, 2038, 2099]), rnd.randint(1, 12), rnd.randint(1, 28),
                              rnd.randint(0, 23), rnd.randint(0, 59), rnd.randint(0, 59), tzinfo=timezone.utc)
@@ -142,3 +146,13 @@ def test_an_entry_built_without_feedgen_is_feedgens_element_for_any_item():
         assert etree.tostring(feeds._rss_item(entry, zone, full_text, email)) == etree.tostring(fe.rss_entry()), entry
         assert etree.tostring(feeds._atom_entry(entry, zone, full_text, email)) == \
             etree.tostring(feeds._into_atom_namespace(fe.atom_entry())), entry
+        # ... and the entry written as text is what libxml2 writes for that element, in each feed's namespaces
+        feed_info = replace(rnd.choice(list(INFOS.values())), full_text=full_text, email=email)
+        for kind, nsmap in namespaces.items():
+            written = feeds._entry_text(entry, kind, nsmap, zone, full_text, email)
+            assert written is not None and written == feeds._element_bytes(entry, kind, nsmap, zone, feed_info), entry
+    # Text XML cannot carry is left to the element path, which refuses it as feedgen always did.
+    bad = Entry(Item(**{**items(1)[0].item.__dict__, "title": "a\x0bb"}), "https://news.example.com/a", ())
+    assert feeds._entry_text(bad, "rss", namespaces["rss"], ZONE, True, None) is None
+    with pytest.raises(ValueError):
+        feeds._entry_bytes(bad, "rss", namespaces["rss"], ZONE, INFOS["plain"])
