@@ -85,7 +85,7 @@ class _Run:
         self._own: set[int] | None = None
         self.batch: publish.Batch | None = None
         self.progress = Unwatched()
-        # An item is in its category's current feed, its parents' and the all-feed's:
+        # An item is in its category's feeds and archive pages, its parents' and the all-feed's:
         # its entry serialized once per format for all of them (items do not change within a run).
         self._shares = {v: render_feeds.SharedEntries(SHARED_ITEMS) for v in (None, *self.variants)}
 
@@ -312,7 +312,6 @@ class _Run:
 
     def _render_archives(self, jobs: list) -> None:
         rows: OrderedDict = OrderedDict()
-        shares = {v: render_feeds.SharedEntries(SHARED_ITEMS) for v in (None, *self.variants)}
         for _, folder, page, pks in jobs:
             ch = self.by_folder.get(folder) if folder else self.chans[0]
             missing = [pk for pk in pks if pk not in rows]
@@ -335,7 +334,7 @@ class _Run:
                 info = self._info(ch, archive=True, links=links, urls=urls, variant=variant)
                 for fmt, data in render_feeds.render_capped(ARCHIVE_FORMATS, info, self._in(entries, variant),
                                                             self.zone, self.settings.output.max_bytes,
-                                                            shared=shares[variant], keep_all=True).items():
+                                                            shared=self._shares[variant], keep_all=True).items():
                     self.put(ch.archive(fmt, page, variant), data, once=True)
 
     def _in(self, entries: list, variant: str | None) -> list:

@@ -266,31 +266,33 @@ def _element_bytes(e: Entry, kind: str, nsmap: dict, zone: tzinfo, info: FeedInf
     """The entry's element serialized as the only child of an element with the feed's namespaces."""
     if kind == "rss":
         holder = etree.Element("rss", nsmap=nsmap)
-        etree.SubElement(holder, "channel").append(_rss_item(e, zone, info.full_text, info.email))
+        etree.SubElement(holder, "channel").append(_entry(e, zone, info.full_text, info.email).rss_entry())
         data = etree.tostring(holder, encoding="UTF-8", pretty_print=True)
         start = data.index(b"<channel>") + len(b"<channel>") + len(_BEFORE["rss"])
         return data[start:data.rindex(_CLOSE["rss"])]
     holder = etree.Element(f"{{{ATOM_NS}}}feed", nsmap=nsmap)
-    holder.append(_atom_entry(e, zone, info.full_text, info.email))
+    holder.append(_into_atom_namespace(_entry(e, zone, info.full_text, info.email).atom_entry()))
     data = etree.tostring(holder, encoding="UTF-8", pretty_print=True)
     start = data.index(b">") + 1 + len(_BEFORE["atom"])
     return data[start:data.rindex(_CLOSE["atom"])]
 
 
-# -- an entry's element without feedgen's FeedEntry ----------------------------------------
+# -- an entry's bytes without feedgen's FeedEntry ---------------------------------------------
 #
-# The element feedgen's rss_entry()/atom_entry() make of what `_entry` sets,
-# built directly: the setters' checks and conversions cost more than the
-# element itself, on every item of a first build. Same elements, same order,
-# same attributes, same text (libxml2 still escapes it), so the same bytes:
-# tests/test_spliced_feeds.py holds them to feedgen's for every field and
-# hostile text. An item feedgen would refuse (no id or title) goes through
-# feedgen, which says why.
+# What `_element_bytes` gets from feedgen's rss_entry()/atom_entry() for what
+# `_entry` sets, written as text: feedgen's setters, its elements and their
+# serialization cost more than the entry itself on every item of a first
+# build. The same elements, order and attributes (feedgen's Atom link
+# carries href alone: its loop reads rel and type from the new element),
+# pretty-printed at their depth in the feed and escaped as libxml2 does
+# (& < > in text, and " newline CR tab in attributes too; CR in text as
+# &#13;). Text libxml2 would refuse (a character XML 1.0 has no place for),
+# a namespace the feed did not declare, or an item feedgen would refuse (no
+# id or title): feedgen decides. tests/test_spliced_feeds.py holds the two
+# to the same bytes.
 
 _CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
 _DC_NS = "http://purl.org/dc/elements/1.1/"
-_CONTENT_ENCODED = f"{{{_CONTENT_NS}}}encoded"
-_DC_CREATOR = f"{{{_DC_NS}}}creator"
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -300,78 +302,6 @@ def _rfc822(dt: datetime) -> str:
     return f"{_DAYS[dt.weekday()]}, {dt.day:02d} {_MONTHS[dt.month - 1]} {dt.strftime('%Y %H:%M:%S %z')}"
 
 
-def _rss_item(e: Entry, zone: tzinfo, full_text: bool, email: str | None):
-    it = e.item
-    if not (it.id and it.title):
-        return _entry(e, zone, full_text, email).rss_entry()
-    sub = etree.SubElement
-    item = etree.Element("item")
-    sub(item, "title").text = it.title
-    if e.link:
-        sub(item, "link").text = e.link
-    description = html.escape(it.summary, quote=False) if it.summary else None
-    content = it.body_html if it.body_html and full_text else None
-    if description:
-        sub(item, "description").text = description
-        if content:
-            sub(item, _CONTENT_ENCODED).text = content
-    elif content:
-        sub(item, "description").text = content
-    who = it.author or it.source_name
-    if who and email:
-        sub(item, "author").text = f"{email} ({who})"
-    guid = sub(item, "guid")
-    guid.text = it.id
-    guid.attrib["isPermaLink"] = "true" if it.id == e.link else "false"
-    for path in e.categories:
-        sub(item, "category").text = path.replace("/", " › ")
-    sub(item, "pubDate").text = _rfc822(it.published.astimezone(zone))
-    if who and not email:
-        sub(item, _DC_CREATOR).text = who
-    return item
-
-
-def _atom_entry(e: Entry, zone: tzinfo, full_text: bool, email: str | None):
-    it = e.item
-    if not (it.id and it.title):
-        return _into_atom_namespace(_entry(e, zone, full_text, email).atom_entry())
-    sub = etree.SubElement
-    entry = etree.Element(_ATOM_ENTRY)
-    sub(entry, _ATOM_ID).text = it.id
-    sub(entry, _ATOM_TITLE).text = it.title
-    sub(entry, _ATOM_UPDATED).text = it.updated.astimezone(zone).isoformat()
-    who = it.author or it.source_name
-    if who:
-        author = sub(entry, _ATOM_AUTHOR)
-        sub(author, _ATOM_NAME).text = who
-        if email:
-            sub(author, _ATOM_EMAIL).text = email
-    with_content = bool(it.body_html and full_text)
-    if with_content:
-        content = sub(entry, _ATOM_CONTENT)
-        content.text = it.body_html
-        content.attrib["type"] = "html"
-    # href alone: feedgen's loop reads rel and type from the new element (None), not from the link
-    sub(entry, _ATOM_LINK, href=e.link)
-    if it.summary and not with_content:
-        sub(entry, _ATOM_SUMMARY).text = it.summary
-    for path in e.categories:
-        category = sub(entry, _ATOM_CATEGORY, term=path)
-        label = path.replace("/", " › ")
-        if label:
-            category.attrib["label"] = label
-    sub(entry, _ATOM_PUBLISHED).text = it.published.astimezone(zone).isoformat()
-    return entry
-
-
-# -- and its bytes without building the element ----------------------------------------------
-#
-# The same entry written as text: what libxml2 writes for the element above
-# (pretty-printed at its depth in the feed), escaping as it does: & < > in
-# text, and " newline CR tab in attributes too; CR in text as &#13;. Text
-# libxml2 would refuse (a character XML 1.0 has no place for), a namespace
-# the feed did not declare, or an item feedgen would refuse: the element
-# path decides. tests/test_spliced_feeds.py holds the two to the same bytes.
 
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -441,10 +371,6 @@ def _attr(s: str) -> str:
     return (_text(s).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;"))
 
 
-(_ATOM_ENTRY, _ATOM_ID, _ATOM_TITLE, _ATOM_UPDATED, _ATOM_AUTHOR, _ATOM_NAME, _ATOM_EMAIL, _ATOM_CONTENT, _ATOM_LINK,
- _ATOM_SUMMARY, _ATOM_CATEGORY, _ATOM_PUBLISHED) = (
-    f"{{{ATOM_NS}}}{name}" for name in ("entry", "id", "title", "updated", "author", "name", "email", "content", "link",
-                                       "summary", "category", "published"))
 
 
 def _in_atom_namespace(feed):
